@@ -1,0 +1,137 @@
+// Connection: the lifetime of one control connection, shared by both roles — handshake timeout,
+// fd ownership of received messages, DISCONNECT handling, and teardown in one order: channel
+// closed (with a reason when it still works), owner told, then every mapping and fd released.
+// The role files (master.ts, slave.ts) hold the handshake rules.
+import { MsgType } from '../constants.js';
+import { MemifError, ProtocolError, SystemError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { NativeBinding } from '../native.js';
+import type { Message } from '../wire/messages.js';
+import { type ChannelHandler, ControlChannel } from './channel.js';
+import { refusalFromReason, type SessionInfo, SessionResources } from './session.js';
+
+/** Who hears about a connection's life: the interface it serves. */
+export interface ConnectionOwner {
+  onConnected(conn: Connection, info: SessionInfo): void;
+  /** The connection is gone; `wasConnected` tells whether it had come up. Resources are released right after. */
+  onDisconnected(conn: Connection, error: MemifError, wasConnected: boolean): void;
+}
+
+/** A refusal we send to the peer: `reason` goes into DISCONNECT (short, ≤ 95 bytes). */
+export class Refusal extends ProtocolError {}
+
+export abstract class Connection implements ChannelHandler {
+  protected readonly channel: ControlChannel;
+  protected readonly resources: SessionResources;
+  protected state: 'handshake' | 'connected' | 'closed' = 'handshake';
+  protected owner: ConnectionOwner | undefined;
+  /** Why the connection ended, once it has. */
+  error: MemifError | undefined;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    fd: number,
+    protected readonly binding: NativeBinding,
+    protected readonly logger: Logger,
+    handshakeTimeoutMs: number,
+  ) {
+    this.resources = new SessionResources(binding);
+    this.channel = new ControlChannel(fd, binding, this);
+    this.#timer = setTimeout(() => {
+      this.fail(new Refusal('MEMIF_ERR_AGAIN', `handshake not finished within ${handshakeTimeoutMs} ms`));
+    }, handshakeTimeoutMs);
+    this.#timer.unref();
+  }
+
+  get connected(): boolean {
+    return this.state === 'connected';
+  }
+
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** The peer process (SO_PEERCRED), or undefined if the socket cannot tell. */
+  peerCredentials(): { pid: number; uid: number; gid: number } | undefined {
+    if (this.channel.closed) return undefined;
+    try {
+      const [pid, uid, gid] = this.binding.peerCredentials(this.channel.fd);
+      return { pid, uid, gid };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Role-specific handling of one message. Call `take()` to own the fd that came with it. */
+  protected abstract handle(msg: Message, take: () => number): void;
+
+  onMessage(msg: Message, fd: number): void {
+    if (this.closed) {
+      if (fd >= 0) this.binding.close(fd);
+      return;
+    }
+    let owned = fd;
+    const take = () => {
+      const f = owned;
+      owned = -1;
+      return f;
+    };
+    try {
+      if (msg.type === MsgType.DISCONNECT) {
+        this.end(refusalFromReason(msg.reason), undefined);
+      } else {
+        this.handle(msg, take);
+      }
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      if (owned >= 0) this.binding.close(owned);
+    }
+  }
+
+  onClose(error: Error): void {
+    this.end(
+      error instanceof MemifError ? error : new ProtocolError('MEMIF_ERR_DISCONNECTED', error.message),
+      undefined,
+    );
+  }
+
+  /** Ends the connection because of `err`, telling the peer why when the channel still works. */
+  protected fail(err: unknown): void {
+    const error = SystemError.from(err);
+    const memifError = error instanceof MemifError ? error : new ProtocolError('MEMIF_ERR_SYSCALL', error.message);
+    this.end(memifError, memifError.message);
+  }
+
+  /** Called once the handshake is complete, by the role. */
+  protected up(info: SessionInfo): void {
+    clearTimeout(this.#timer);
+    this.state = 'connected';
+    this.owner?.onConnected(this, info);
+  }
+
+  /** Local teardown (close, a fault on a queue): sends DISCONNECT with `reason`. */
+  disconnect(reason: string, error?: MemifError): void {
+    this.end(error ?? new MemifError('MEMIF_ERR_DISCONNECTED', `disconnected: ${reason}`), reason);
+  }
+
+  /** The one teardown path. `reason` undefined: the peer is gone or said goodbye, send nothing. */
+  protected end(error: MemifError, reason: string | undefined): void {
+    if (this.closed) return;
+    const wasConnected = this.state === 'connected';
+    this.state = 'closed';
+    this.error = error;
+    clearTimeout(this.#timer);
+    if (reason !== undefined) this.channel.disconnect(reason);
+    else this.channel.close();
+    try {
+      this.owner?.onDisconnected(this, error, wasConnected);
+    } finally {
+      this.resources.release();
+      this.onEnded();
+    }
+  }
+
+  /** Hook for the role after teardown (a master's listener forgets the connection). */
+  protected onEnded(): void {}
+}

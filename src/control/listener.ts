@@ -1,0 +1,155 @@
+// MasterListener: one listening socket per path in this process, shared by every master interface
+// on it and told apart by id. Handles abstract names ('@name'), stale socket files (probe, unlink
+// only if nobody answers), HELLO on accept, and pending connections until INIT binds them.
+import { lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { MAX_LOG2_RING_SIZE, MAX_QUEUES, MAX_REGION_INDEX, MEMIF_VERSION } from '../constants.js';
+import { InvalidArgumentError, MemifError, StateError, SystemError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { type NativeBinding, type NativePoller, native, sys } from '../native.js';
+import { encodeHello } from '../wire/messages.js';
+import { MasterConnection, type MasterDirectory, type MasterEndpoint } from './master.js';
+
+/** A socket path split into what the kernel needs. */
+export interface SocketAddress {
+  name: string;
+  abstract: boolean;
+}
+
+/** '@name' is the abstract name 'name'; anything else is a filesystem path. */
+export function parseSocketPath(socketPath: string): SocketAddress {
+  return socketPath.startsWith('@')
+    ? { name: socketPath.slice(1), abstract: true }
+    : { name: socketPath, abstract: false };
+}
+
+const listeners = new Map<string, MasterListener>();
+
+export class MasterListener implements MasterDirectory {
+  readonly #endpoints = new Map<number, MasterEndpoint>();
+  readonly #pending = new Set<MasterConnection>();
+  readonly #binding: NativeBinding;
+  readonly #poller: NativePoller;
+  readonly #address: SocketAddress;
+  #fd: number;
+  #hello: Buffer;
+
+  private constructor(
+    readonly socketPath: string,
+    first: MasterEndpoint,
+    private readonly logger: Logger,
+    binding: NativeBinding,
+  ) {
+    this.#binding = binding;
+    this.#address = parseSocketPath(socketPath);
+    const o = first.options;
+    if (!this.#address.abstract) prepareSocketFile(this.#address.name, binding);
+    this.#fd = sys(() => binding.listen(this.#address.name, this.#address.abstract, 5, o.socketMode));
+    this.#hello = encodeHello({
+      name: o.instanceName,
+      minVersion: MEMIF_VERSION,
+      maxVersion: MEMIF_VERSION,
+      maxRegion: MAX_REGION_INDEX,
+      maxM2SRing: MAX_QUEUES - 1,
+      maxS2MRing: MAX_QUEUES - 1,
+      maxLog2RingSize: MAX_LOG2_RING_SIZE,
+    });
+    this.#poller = new binding.Poller(this.#fd, () => this.#accept());
+    this.#poller.start(binding.READABLE);
+  }
+
+  /** Registers a master interface on its socket, opening the socket if this is its first interface. */
+  static register(endpoint: MasterEndpoint, binding = native()): MasterListener {
+    const path = endpoint.options.socketPath;
+    let l = listeners.get(path);
+    if (l === undefined) {
+      l = new MasterListener(path, endpoint, endpoint.options.logger, binding);
+      listeners.set(path, l);
+    } else if (l.#endpoints.has(endpoint.options.id)) {
+      throw new InvalidArgumentError(
+        `interface id ${endpoint.options.id} is already used by a master on ${path}`,
+        'MEMIF_ERR_ALREADY_INIT',
+      );
+    }
+    l.#endpoints.set(endpoint.options.id, endpoint);
+    return l;
+  }
+
+  /** Removes an interface; the socket closes (and its file goes) with the last one. */
+  unregister(endpoint: MasterEndpoint): void {
+    if (this.#endpoints.get(endpoint.options.id) !== endpoint) return;
+    this.#endpoints.delete(endpoint.options.id);
+    if (this.#endpoints.size > 0) return;
+    listeners.delete(this.socketPath);
+    for (const c of [...this.#pending]) c.disconnect('interface deleted');
+    this.#poller.close();
+    this.#binding.close(this.#fd);
+    this.#fd = -1;
+    if (!this.#address.abstract) {
+      try {
+        unlinkSync(this.#address.name);
+      } catch {
+        // Already gone: nothing to clean.
+      }
+    }
+  }
+
+  lookup(id: number): MasterEndpoint | undefined {
+    return this.#endpoints.get(id);
+  }
+
+  forget(conn: MasterConnection): void {
+    this.#pending.delete(conn);
+    if (conn.error !== undefined && conn.endpoint === undefined) {
+      this.logger.info('memif: connection refused before binding', {
+        socket: this.socketPath,
+        reason: conn.error.message,
+      });
+    }
+  }
+
+  #accept(): void {
+    for (;;) {
+      let fd: number;
+      try {
+        fd = this.#binding.accept(this.#fd);
+      } catch (err) {
+        this.logger.warn('memif: accept failed', { socket: this.socketPath, error: SystemError.from(err).message });
+        return;
+      }
+      if (fd < 0) return;
+      const any = this.#endpoints.values().next().value as MasterEndpoint;
+      const conn = new MasterConnection(fd, this, this.#binding, this.logger, any.options.handshakeTimeoutMs);
+      this.#pending.add(conn);
+      conn.hello(this.#hello);
+    }
+  }
+}
+
+/**
+ * Makes room for a listening socket file: creates the parent folder if needed; removes a stale
+ * socket that nobody listens on; refuses a live socket or a file that is not a socket.
+ */
+function prepareSocketFile(path: string, binding: NativeBinding): void {
+  mkdirSync(dirname(path), { recursive: true });
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return; // nothing there
+  }
+  if (!isSocket) throw new MemifError('MEMIF_ERR_FILE_NOT_SOCK', `${path} exists and is not a socket`);
+  let probe = -1;
+  try {
+    probe = binding.connect(path, false);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ECONNREFUSED' || code === 'ENOENT') {
+      unlinkSync(path);
+      return;
+    }
+    throw SystemError.from(err);
+  }
+  binding.close(probe);
+  throw new StateError('MEMIF_ERR_ALREADY', `${path} has an active listener (another process serves it)`);
+}

@@ -1,0 +1,32 @@
+// Public exports of memif-ts, and nothing else: reading this file is reading the public surface.
+export {
+  DEFAULT_BUFFER_SIZE,
+  DEFAULT_LOG2_RING_SIZE,
+  DEFAULT_RECONNECT_INTERVAL_MS,
+  DEFAULT_SOCKET_PATH,
+  MAX_LOG2_RING_SIZE,
+  MAX_QUEUES,
+  type Mode,
+} from './constants.js';
+export {
+  ErrorCodes,
+  type ErrorName,
+  errorName,
+  InvalidArgumentError,
+  MemifError,
+  PeerRefusedError,
+  ProtocolError,
+  StateError,
+  SystemError,
+} from './errors.js';
+export {
+  type DisconnectInfo,
+  Memif,
+  type MemifDetails,
+  type MemifEvents,
+  type QueueDetails,
+} from './interface.js';
+export { defaultLogger, type Logger } from './log.js';
+export type { MemifOptions } from './options.js';
+export * as packet from './packet/index.js';
+export type { RxMode } from './queue/rx.js';

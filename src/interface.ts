@@ -1,0 +1,454 @@
+// Memif: one memif interface, master or slave — lifecycle (create, connect, disconnect, reconnect,
+// close), events, the queues of the current connection, and details(). The control plane lives in
+// control/, the packet loops in queue/; this file joins them and checks the caller's arguments.
+import { EventEmitter } from 'node:events';
+import type { Mode } from './constants.js';
+import type { Connection } from './control/connection.js';
+import { MasterListener, parseSocketPath } from './control/listener.js';
+import type { MasterConnection, MasterEndpoint } from './control/master.js';
+import type { SessionInfo } from './control/session.js';
+import { SlaveConnection } from './control/slave.js';
+import { InvalidArgumentError, MemifError, StateError, SystemError } from './errors.js';
+import { type NativeBinding, native } from './native.js';
+import { type MemifOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { type RxMode, RxQueue } from './queue/rx.js';
+import { TxQueue } from './queue/tx.js';
+
+/** Counters and ring state of one queue, from `details()`. */
+export interface QueueDetails {
+  queueId: number;
+  /** Ring direction in protocol terms: S2M (slave → master) or M2S. */
+  ringType: 'S2M' | 'M2S';
+  ringSize: number;
+  bufferSize: number;
+  head: number;
+  tail: number;
+  packets: number;
+  bytes: number;
+  /** Dropped packets or refused descriptors on this queue. */
+  errors: number;
+  /** Rx queues only. */
+  rxMode?: RxMode;
+}
+
+/** Everything `details()` reports about an interface. */
+export interface MemifDetails {
+  role: 'master' | 'slave';
+  id: number;
+  socketPath: string;
+  mode: Mode;
+  interfaceName: string;
+  instanceName: string;
+  /** The peer's instance name (from HELLO or INIT); '' when down. */
+  remoteName: string;
+  /** The peer's interface name (from CONNECT or CONNECTED); '' when down. */
+  remoteInterfaceName: string;
+  linkUp: boolean;
+  /** Why the last connection ended, if one did. */
+  lastDisconnectReason: string | undefined;
+  /** Process credentials of the peer, from the control socket (SO_PEERCRED), while connected. */
+  peerCredentials: { pid: number; uid: number; gid: number } | undefined;
+  regions: { index: number; size: number }[];
+  rxQueues: QueueDetails[];
+  txQueues: QueueDetails[];
+}
+
+/** What a `disconnect` event carries. */
+export interface DisconnectInfo {
+  /** Human-readable reason (ours or the peer's). */
+  reason: string;
+  error: MemifError;
+}
+
+/** Events of a Memif. */
+export interface MemifEvents {
+  /** The link is up: queues can be used. */
+  connect: [];
+  /** The link went down; a slave retries by itself until closed. */
+  disconnect: [info: DisconnectInfo];
+  /** The peer signalled queue `queueId` (interrupt mode): call rxBurst(queueId). */
+  interrupt: [queueId: number];
+  /** A handshake failed or a peer misbehaved. Without a listener these go to the logger instead. */
+  error: [error: MemifError];
+  /** close() has released everything. */
+  close: [];
+}
+
+const DEFAULT_BURST = 256;
+
+/**
+ * A memif interface. Create it with `await Memif.create(options)`, wait for `connect`, then move
+ * packets with `txBurst` / `rxBurst` (or `for await (const burst of memif.receive(q))`). A slave
+ * reconnects by itself; `close()` releases everything.
+ */
+export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
+  readonly options: ResolvedOptions;
+  readonly #binding: NativeBinding;
+  #conn: Connection | undefined;
+  #info: SessionInfo | undefined;
+  #rx: RxQueue[] = [];
+  #tx: TxQueue[] = [];
+  #rxModes: RxMode[];
+  #closed = false;
+  #listener: MasterListener | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #lastReason: string | undefined;
+  #lastFailure = '';
+  #peerCredentials: MemifDetails['peerCredentials'];
+  readonly #waiters = new Set<() => void>();
+
+  private constructor(options: ResolvedOptions, binding: NativeBinding) {
+    super();
+    this.options = options;
+    this.#binding = binding;
+    this.#rxModes = new Array<RxMode>(options.rxQueues).fill(options.rxMode);
+  }
+
+  /**
+   * Creates an interface. Resolves once a master listens, or once a slave has made its first
+   * connection attempt (it keeps retrying every `reconnectIntervalMs`). Rejects with a MemifError
+   * on bad options or when the socket cannot be used at all.
+   */
+  static async create(options: MemifOptions): Promise<Memif> {
+    const resolved = resolveOptions(options);
+    const m = new Memif(resolved, native());
+    if (resolved.role === 'master') {
+      m.#listener = MasterListener.register(m);
+    } else {
+      m.#attempt(true);
+    }
+    return m;
+  }
+
+  /** True while the link is up. */
+  get connected(): boolean {
+    return this.#info !== undefined;
+  }
+
+  /** True once close() was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Number of rx queues of the current connection (else as configured). */
+  get rxQueueCount(): number {
+    return this.#info ? this.#rx.length : this.options.rxQueues;
+  }
+
+  /** Number of tx queues of the current connection (else as configured). */
+  get txQueueCount(): number {
+    return this.#info ? this.#tx.length : this.options.txQueues;
+  }
+
+  /**
+   * Copies packets[0 .. count) into shared buffers of queue `queueId` and returns how many were
+   * queued. Never blocks: a full ring takes fewer. A packet larger than one buffer is chained.
+   */
+  txBurst(queueId: number, packets: readonly Uint8Array[], count = packets.length): number {
+    const q = this.#queue(this.#tx, queueId, 'tx');
+    if (!Array.isArray(packets)) throw new InvalidArgumentError('packets must be an array of Buffers');
+    if (!Number.isInteger(count) || count < 0 || count > packets.length) {
+      throw new InvalidArgumentError(
+        `count must be an integer from 0 to packets.length (${packets.length}); got ${count}`,
+      );
+    }
+    const n = q.burst(packets, count);
+    if (q.fault !== undefined) this.#onQueueFault(q.fault);
+    return n;
+  }
+
+  /** Up to `max` received packets of queue `queueId`, as Buffers the caller owns. */
+  rxBurst(queueId: number, max = DEFAULT_BURST): Buffer[] {
+    const q = this.#queue(this.#rx, queueId, 'rx');
+    if (!Number.isInteger(max) || max < 1) throw new InvalidArgumentError(`max must be a positive integer; got ${max}`);
+    const out = q.burst(max);
+    if (q.fault !== undefined) this.#onQueueFault(q.fault);
+    return out;
+  }
+
+  /**
+   * Switches queue `queueId` between 'interrupt' (the peer signals, an `interrupt` event follows)
+   * and 'polling' (the peer is asked not to signal; call rxBurst when you like). Takes effect now
+   * and for later connections.
+   */
+  setRxMode(queueId: number, mode: RxMode): void {
+    if (mode !== 'interrupt' && mode !== 'polling') {
+      throw new InvalidArgumentError(`rx mode must be 'interrupt' or 'polling'; got ${JSON.stringify(mode)}`);
+    }
+    if (!Number.isInteger(queueId) || queueId < 0 || queueId >= this.options.rxQueues) {
+      throw new InvalidArgumentError(
+        `rx queue id must be from 0 to ${this.options.rxQueues - 1}; got ${queueId}`,
+        'MEMIF_ERR_QID',
+      );
+    }
+    this.#rxModes[queueId] = mode;
+    this.#rx[queueId]?.setMode(mode);
+    this.#wake();
+  }
+
+  /**
+   * Bursts of packets arriving on `queueId`, as they come: waits for interrupts (or, in polling
+   * mode, yields to the event loop between empty polls), across reconnections, until close().
+   */
+  async *receive(queueId = 0, options: { maxBurst?: number } = {}): AsyncGenerator<Buffer[], void, undefined> {
+    const max = options.maxBurst ?? DEFAULT_BURST;
+    if (!Number.isInteger(max) || max < 1)
+      throw new InvalidArgumentError(`maxBurst must be a positive integer; got ${max}`);
+    if (!Number.isInteger(queueId) || queueId < 0 || queueId >= this.options.rxQueues) {
+      throw new InvalidArgumentError(
+        `rx queue id must be from 0 to ${this.options.rxQueues - 1}; got ${queueId}`,
+        'MEMIF_ERR_QID',
+      );
+    }
+    while (!this.#closed) {
+      if (this.#info !== undefined && queueId < this.#rx.length) {
+        const burst = this.rxBurst(queueId, max);
+        if (burst.length > 0) {
+          yield burst;
+          continue;
+        }
+      }
+      if (this.#closed) return;
+      await new Promise<void>((resolve) => {
+        if (this.#info !== undefined && this.#rxModes[queueId] === 'polling') {
+          setImmediate(resolve);
+          return;
+        }
+        this.#waiters.add(resolve);
+      });
+    }
+  }
+
+  /** Resolves when the link is up (at once if it is); rejects if the interface is closed first. */
+  waitForConnect(): Promise<void> {
+    if (this.#info !== undefined) return Promise.resolve();
+    if (this.#closed) return Promise.reject(new StateError('MEMIF_ERR_NOCONN', 'interface is closed'));
+    return new Promise((resolve, reject) => {
+      const onConnect = () => {
+        this.off('close', onClosed);
+        resolve();
+      };
+      const onClosed = () => {
+        this.off('connect', onConnect);
+        reject(new StateError('MEMIF_ERR_NOCONN', 'interface is closed'));
+      };
+      this.once('connect', onConnect);
+      this.once('close', onClosed);
+    });
+  }
+
+  /** Details and counters of the interface and each queue. */
+  details(): MemifDetails {
+    const o = this.options;
+    const info = this.#info;
+    const queue = (q: RxQueue | TxQueue, ringType: 'S2M' | 'M2S', rx: boolean): QueueDetails => ({
+      queueId: q.id,
+      ringType,
+      ringSize: q.ring.size,
+      bufferSize: q.bufferSize,
+      head: q.ring.loadHead(),
+      tail: q.ring.loadTail(),
+      packets: q.packets,
+      bytes: q.bytes,
+      errors: q.errors,
+      ...(rx ? { rxMode: (q as RxQueue).mode } : {}),
+    });
+    const master = o.role === 'master';
+    return {
+      role: o.role,
+      id: o.id,
+      socketPath: o.socketPath,
+      mode: o.mode,
+      interfaceName: o.interfaceName,
+      instanceName: o.instanceName,
+      remoteName: info?.remoteName ?? '',
+      remoteInterfaceName: info?.remoteInterfaceName ?? '',
+      linkUp: info !== undefined,
+      lastDisconnectReason: this.#lastReason,
+      peerCredentials: info ? this.#peerCredentials : undefined,
+      regions: (info?.regions ?? []).map((r) => ({ index: r.index, size: r.size })),
+      rxQueues: this.#rx.map((q) => queue(q, master ? 'S2M' : 'M2S', true)),
+      txQueues: this.#tx.map((q) => queue(q, master ? 'M2S' : 'S2M', false)),
+    };
+  }
+
+  /**
+   * Disconnects (telling the peer why), stops retrying or listening, and releases every fd and
+   * mapping. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    this.#conn?.disconnect('interface deleted');
+    this.#conn = undefined;
+    this.#listener?.unregister(this);
+    this.#listener = undefined;
+    this.#wake();
+    this.emit('close');
+  }
+
+  // ---- MasterEndpoint (called by the listener and connections) ----
+
+  /** @internal */
+  get busy(): boolean {
+    return this.#conn !== undefined;
+  }
+
+  /** @internal */
+  attach(conn: MasterConnection): void {
+    this.#conn = conn;
+  }
+
+  /** @internal */
+  onConnected(conn: Connection, info: SessionInfo): void {
+    if (conn !== this.#conn) return;
+    const o = this.options;
+    const master = o.role === 'master';
+    const rxRings = master ? info.s2m : info.m2s;
+    const txRings = master ? info.m2s : info.s2m;
+    this.#info = info;
+    this.#lastFailure = '';
+    this.#peerCredentials = conn.peerCredentials();
+    const binding = this.#binding;
+    this.#tx = txRings.map(
+      (r) =>
+        new TxQueue({
+          id: r.index,
+          role: o.role,
+          ring: r.ring,
+          regions: info.regions,
+          bufferSize: info.bufferSize,
+          buffersOffset: info.buffersOffset(r.type, r.index),
+          eventfd: r.eventfd,
+          binding,
+        }),
+    );
+    this.#rx = rxRings.map(
+      (r) =>
+        new RxQueue({
+          id: r.index,
+          role: o.role,
+          ring: r.ring,
+          regions: info.regions,
+          bufferSize: info.bufferSize,
+          buffersOffset: info.buffersOffset(r.type, r.index),
+          eventfd: r.eventfd,
+          binding,
+          onInterrupt: (q) => this.#onInterrupt(q),
+        }),
+    );
+    for (const q of this.#rx) {
+      q.refill();
+      q.setMode(this.#rxModes[q.id] ?? o.rxMode);
+    }
+    o.logger.info('memif: connected', {
+      id: o.id,
+      role: o.role,
+      peer: info.remoteName,
+      peerInterface: info.remoteInterfaceName,
+    });
+    this.emit('connect');
+    this.#wake();
+  }
+
+  /** @internal */
+  onDisconnected(conn: Connection, error: MemifError, wasConnected: boolean): void {
+    if (conn !== this.#conn) {
+      // A refused slave that never became ours (wrong secret, mode): report, keep the current link.
+      this.#report(error);
+      return;
+    }
+    this.#conn = undefined;
+    for (const q of this.#rx) q.close();
+    this.#rx = [];
+    this.#tx = [];
+    this.#info = undefined;
+    this.#lastReason = error.message;
+    if (wasConnected) {
+      this.options.logger.info('memif: disconnected', { id: this.options.id, reason: error.message });
+      this.emit('disconnect', { reason: error.message, error });
+    } else if (!this.#closed) {
+      this.#report(error);
+    }
+    this.#wake();
+    if (this.options.role === 'slave') this.#scheduleRetry();
+  }
+
+  // ---- internals ----
+
+  #queue<Q extends RxQueue | TxQueue>(queues: Q[], queueId: number, kind: string): Q {
+    if (this.#info === undefined) {
+      throw new StateError('MEMIF_ERR_NOCONN', this.#closed ? 'interface is closed' : 'interface is not connected');
+    }
+    const q = queues[queueId];
+    if (q === undefined) {
+      throw new InvalidArgumentError(
+        `${kind} queue id must be from 0 to ${queues.length - 1}; got ${queueId}`,
+        'MEMIF_ERR_QID',
+      );
+    }
+    return q;
+  }
+
+  #onQueueFault(reason: string): void {
+    const conn = this.#conn;
+    if (conn === undefined) return;
+    conn.disconnect(reason.slice(0, 95), new MemifError('MEMIF_ERR_MFMSG', reason));
+  }
+
+  #onInterrupt(queueId: number): void {
+    this.emit('interrupt', queueId);
+    this.#wake();
+  }
+
+  #wake(): void {
+    if (this.#waiters.size === 0) return;
+    const ws = [...this.#waiters];
+    this.#waiters.clear();
+    for (const w of ws) w();
+  }
+
+  /** Reports a failure once per distinct message (a retrying slave would otherwise flood). */
+  #report(error: MemifError): void {
+    if (error.message === this.#lastFailure) {
+      this.options.logger.debug('memif: again', { id: this.options.id, error: error.message });
+      return;
+    }
+    this.#lastFailure = error.message;
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    else
+      this.options.logger.warn('memif: connection failed', {
+        id: this.options.id,
+        error: error.message,
+        code: error.errorName,
+      });
+  }
+
+  #scheduleRetry(): void {
+    if (this.#closed || this.#retryTimer !== undefined) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#attempt(false);
+    }, this.options.reconnectIntervalMs);
+  }
+
+  /** One slave connection attempt. `first`: errors other than "no master yet" are thrown. */
+  #attempt(first: boolean): void {
+    if (this.#closed || this.#conn !== undefined) return;
+    const addr = parseSocketPath(this.options.socketPath);
+    let fd: number;
+    try {
+      fd = this.#binding.connect(addr.name, addr.abstract);
+    } catch (err) {
+      const e = SystemError.from(err) as MemifError;
+      const code = (err as { code?: string }).code;
+      const transient = code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EAGAIN' || code === 'ECONNRESET';
+      if (first && !transient) throw e;
+      if (!transient) this.#report(e);
+      this.#scheduleRetry();
+      return;
+    }
+    this.#conn = new SlaveConnection(fd, this.options, this, this.options.logger, this.#binding);
+  }
+}

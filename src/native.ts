@@ -1,0 +1,80 @@
+// The only importer of the compiled addon: loads it, types every function it exports, and turns
+// errno errors into SystemError. Nothing here knows the memif protocol.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MemifError, SystemError } from './errors.js';
+
+/** A readiness watcher on one fd (libuv uv_poll). */
+export interface NativePoller {
+  /** Start (or change) watching; `events` is a mask of READABLE / WRITABLE / DISCONNECT. */
+  start(events: number): void;
+  stop(): void;
+  /** Stop for good and remove the fd from epoll at once; no callback runs afterwards. */
+  close(): void;
+}
+
+/** What the addon exports, function by function. */
+export interface NativeBinding {
+  listen(name: string, abstract: boolean, backlog: number, mode: number): number;
+  accept(fd: number): number;
+  connect(name: string, abstract: boolean): number;
+  send(fd: number, bytes: Uint8Array, passFd: number): number;
+  recv(fd: number, into: Uint8Array, meta: Int32Array): number;
+  peerCredentials(fd: number): [pid: number, uid: number, gid: number];
+  close(fd: number): void;
+  memfdCreate(name: string, size: number): number;
+  map(fd: number, size: number): ArrayBuffer;
+  unmap(buffer: ArrayBuffer): boolean;
+  mappingCount(): number;
+  eventfdCreate(): number;
+  eventfdSignal(fd: number): number;
+  eventfdSignalMany(fds: Int32Array, count: number): number;
+  eventfdDrain(fd: number): number;
+  Poller: new (fd: number, callback: (status: number, events: number) => void) => NativePoller;
+  READABLE: number;
+  WRITABLE: number;
+  DISCONNECT: number;
+}
+
+function load(): NativeBinding {
+  if (process.platform !== 'linux') {
+    throw new MemifError('MEMIF_ERR_UNSUPPORTED', `memif works on Linux only, not on ${process.platform}`);
+  }
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+    throw new MemifError(
+      'MEMIF_ERR_UNSUPPORTED',
+      'memif stores its fields in host order; big-endian hosts are not supported',
+    );
+  }
+  const require = createRequire(import.meta.url);
+  // dist/native.js and out/src/native.js both find the addon built at the package root.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const candidate = join(dir, 'build', 'Release', 'memif_native.node');
+    if (existsSync(candidate)) return require(candidate) as NativeBinding;
+    dir = dirname(dir);
+  }
+  throw new MemifError(
+    'MEMIF_ERR_NOT_INIT',
+    'the native addon memif_native.node is not built; run "npm install" (or "npm run build:native") in the memif-ts folder',
+  );
+}
+
+let binding: NativeBinding | undefined;
+
+/** The addon, loaded on first use. */
+export function native(): NativeBinding {
+  binding ??= load();
+  return binding;
+}
+
+/** Calls `fn`, turning an errno error from the addon into a SystemError. */
+export function sys<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw SystemError.from(err);
+  }
+}

@@ -1,0 +1,230 @@
+// Options of an interface: the public type with documented defaults, and the one place that checks
+// them (gate 1: every bad option is an InvalidArgumentError naming the option, value and rule).
+import {
+  DEFAULT_BUFFER_SIZE,
+  DEFAULT_CACHE_LINE_SIZE,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_INSTANCE_NAME,
+  DEFAULT_LOG2_RING_SIZE,
+  DEFAULT_RECONNECT_INTERVAL_MS,
+  DEFAULT_SOCKET_PATH,
+  InterfaceMode,
+  MAX_LOG2_RING_SIZE,
+  MAX_QUEUES,
+  type Mode,
+  NAME_FIELD_SIZE,
+  SECRET_FIELD_SIZE,
+} from './constants.js';
+import { InvalidArgumentError } from './errors.js';
+import { defaultLogger, type Logger } from './log.js';
+import type { RxMode } from './queue/rx.js';
+import { computeLayout } from './shm/layout.js';
+
+/** Options of `Memif.create()`. Only `role` is required. */
+export interface MemifOptions {
+  /** 'master' listens and maps the peer's memory; 'slave' connects and allocates the memory. */
+  role: 'master' | 'slave';
+  /** Control socket. A leading '@' names an abstract socket (no file). Default '/run/vpp/memif.sock'. */
+  socketPath?: string;
+  /** Interface id, told apart from other interfaces on the same socket. Default 0. */
+  id?: number;
+  /** Our interface name, sent in CONNECT / CONNECTED (at most 31 bytes). Default 'memif<id>'. */
+  interfaceName?: string;
+  /** Our instance name, sent in HELLO / INIT (at most 31 bytes). Default 'memif-ts'. */
+  instanceName?: string;
+  /** Shared secret, 1 to 23 bytes of UTF-8 (the 24-byte field keeps a NUL). Default: none. */
+  secret?: string;
+  /** Interface mode. Default 'ethernet'. */
+  mode?: Mode;
+  /** Queues we receive on (1–255). Default 1. */
+  rxQueues?: number;
+  /** Queues we transmit on (1–255). Default 1. */
+  txQueues?: number;
+  /** Bytes per buffer (slave: what it allocates; master: what it reports). Up to 65535. Default 2048. */
+  bufferSize?: number;
+  /** Ring size as log2, 1–14. Default 10 (1024 slots). */
+  log2RingSize?: number;
+  /** How queues learn of arrivals: 'interrupt' (eventfd) or 'polling'. Default 'interrupt'. */
+  rxMode?: RxMode;
+  /** Slave: delay between connection attempts, in ms. Default 1000. */
+  reconnectIntervalMs?: number;
+  /** A handshake that takes longer than this is dropped, in ms. Default 5000. */
+  handshakeTimeoutMs?: number;
+  /** Cache-line size of the ring header layout: 64 (x86_64) or 128 (VPP on aarch64). Default 64. */
+  cacheLineSize?: 64 | 128;
+  /** Master: permission bits of the socket file it creates (e.g. 0o660). Default 0: as the umask gives. */
+  socketMode?: number;
+  /** Where log lines go. Default: util.debuglog('memif') (NODE_DEBUG=memif). */
+  logger?: Logger;
+}
+
+/** Options after checks, with every default applied. */
+export interface ResolvedOptions {
+  role: 'master' | 'slave';
+  socketPath: string;
+  id: number;
+  interfaceName: string;
+  instanceName: string;
+  secret: Buffer | undefined;
+  mode: Mode;
+  rxQueues: number;
+  txQueues: number;
+  bufferSize: number;
+  log2RingSize: number;
+  rxMode: RxMode;
+  reconnectIntervalMs: number;
+  handshakeTimeoutMs: number;
+  cacheLineSize: number;
+  socketMode: number;
+  logger: Logger;
+}
+
+const known = new Set([
+  'role',
+  'socketPath',
+  'id',
+  'interfaceName',
+  'instanceName',
+  'secret',
+  'mode',
+  'rxQueues',
+  'txQueues',
+  'bufferSize',
+  'log2RingSize',
+  'rxMode',
+  'reconnectIntervalMs',
+  'handshakeTimeoutMs',
+  'cacheLineSize',
+  'socketMode',
+  'logger',
+]);
+
+const hints: Record<string, string> = {
+  ringSize: "use 'log2RingSize' (e.g. 10 for 1024 slots)",
+  bufSize: "use 'bufferSize'",
+  socket: "use 'socketPath'",
+  socketFilename: "use 'socketPath'",
+  numRxQueues: "use 'rxQueues'",
+  numTxQueues: "use 'txQueues'",
+  isMaster: "use role: 'master' or role: 'slave'",
+  name: "use 'interfaceName' or 'instanceName'",
+  appName: "use 'instanceName'",
+  server: "use role: 'master'",
+  client: "use role: 'slave'",
+};
+
+function fail(message: string): never {
+  throw new InvalidArgumentError(message);
+}
+
+function int(o: Record<string, unknown>, key: string, def: number, min: number, max: number): number {
+  const v = o[key];
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    fail(`option '${key}' must be an integer from ${min} to ${max}; got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function name(o: Record<string, unknown>, key: string, def: string): string {
+  const v = o[key];
+  if (v === undefined) return def;
+  if (typeof v !== 'string' || Buffer.byteLength(v) > NAME_FIELD_SIZE - 1) {
+    fail(`option '${key}' must be a string of at most ${NAME_FIELD_SIZE - 1} bytes; got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function oneOf<T extends string>(
+  o: Record<string, unknown>,
+  key: string,
+  def: T | undefined,
+  allowed: readonly T[],
+): T {
+  const v = o[key];
+  if (v === undefined && def !== undefined) return def;
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
+    fail(`option '${key}' must be one of ${allowed.map((a) => `'${a}'`).join(', ')}; got ${JSON.stringify(v)}`);
+  }
+  return v as T;
+}
+
+/** Checks `options` and applies the defaults. Throws InvalidArgumentError on the first bad option. */
+export function resolveOptions(options: MemifOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) fail('options must be an object');
+  const o = options as unknown as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!known.has(key)) {
+      const hint = hints[key];
+      fail(`unknown option '${key}'${hint ? `: ${hint}` : ''}`);
+    }
+  }
+  const role = oneOf(o, 'role', undefined, ['master', 'slave'] as const);
+  const socketPath = o.socketPath ?? DEFAULT_SOCKET_PATH;
+  if (typeof socketPath !== 'string' || socketPath.length === 0 || socketPath === '@') {
+    fail(
+      `option 'socketPath' must be a non-empty path, or '@name' for an abstract socket; got ${JSON.stringify(socketPath)}`,
+    );
+  }
+  const pathBytes = Buffer.byteLength(socketPath.startsWith('@') ? socketPath.slice(1) : socketPath);
+  if (pathBytes > 107 || socketPath.includes('\0')) {
+    fail(`option 'socketPath' must be at most 107 bytes with no NUL (sun_path); got ${pathBytes} bytes`);
+  }
+  const id = int(o, 'id', 0, 0, 0xffffffff);
+  let secret: Buffer | undefined;
+  if (o.secret !== undefined) {
+    if (typeof o.secret !== 'string' || o.secret.length === 0 || o.secret.includes('\0')) {
+      fail("option 'secret' must be a non-empty string without NUL");
+    }
+    secret = Buffer.from(o.secret, 'utf8');
+    if (secret.length > SECRET_FIELD_SIZE - 1) {
+      fail(
+        `option 'secret' must be at most ${SECRET_FIELD_SIZE - 1} bytes (the ${SECRET_FIELD_SIZE}-byte field keeps a NUL, which libmemif and DPDK need); got ${secret.length}`,
+      );
+    }
+  }
+  const cacheLineSize = int(o, 'cacheLineSize', DEFAULT_CACHE_LINE_SIZE, 64, 128);
+  if (cacheLineSize !== 64 && cacheLineSize !== 128)
+    fail(`option 'cacheLineSize' must be 64 or 128; got ${cacheLineSize}`);
+  if (o.logger !== undefined) {
+    const l = o.logger as Record<string, unknown>;
+    for (const m of ['debug', 'info', 'warn', 'error']) {
+      if (typeof l?.[m] !== 'function') fail(`option 'logger' must have a ${m}() method`);
+    }
+  }
+  const r: ResolvedOptions = {
+    role,
+    socketPath,
+    id,
+    interfaceName: name(o, 'interfaceName', `memif${id}`),
+    instanceName: name(o, 'instanceName', DEFAULT_INSTANCE_NAME),
+    secret,
+    mode: oneOf(o, 'mode', 'ethernet', Object.keys(InterfaceMode) as Mode[]),
+    rxQueues: int(o, 'rxQueues', 1, 1, MAX_QUEUES),
+    txQueues: int(o, 'txQueues', 1, 1, MAX_QUEUES),
+    bufferSize: int(o, 'bufferSize', DEFAULT_BUFFER_SIZE, 1, 65535),
+    log2RingSize: int(o, 'log2RingSize', DEFAULT_LOG2_RING_SIZE, 1, MAX_LOG2_RING_SIZE),
+    rxMode: oneOf(o, 'rxMode', 'interrupt', ['interrupt', 'polling'] as const),
+    reconnectIntervalMs: int(o, 'reconnectIntervalMs', DEFAULT_RECONNECT_INTERVAL_MS, 1, 2 ** 31 - 1),
+    handshakeTimeoutMs: int(o, 'handshakeTimeoutMs', DEFAULT_HANDSHAKE_TIMEOUT_MS, 1, 2 ** 31 - 1),
+    cacheLineSize,
+    socketMode: int(o, 'socketMode', 0, 0, 0o7777),
+    logger: (o.logger as Logger | undefined) ?? defaultLogger,
+  };
+  if (role === 'slave') {
+    // Every buffer offset is a u32 (§4): the slave's whole region must stay below 4 GiB.
+    const l = computeLayout({
+      numS2M: r.txQueues,
+      numM2S: r.rxQueues,
+      log2RingSize: r.log2RingSize,
+      bufferSize: r.bufferSize,
+      cacheLineSize,
+    });
+    if (l.regionSize > 0xffffffff) {
+      fail(
+        `queues × ring size × buffer size need ${l.regionSize} bytes of shared memory; descriptors address at most 4 GiB (reduce rxQueues, txQueues, log2RingSize or bufferSize)`,
+      );
+    }
+  }
+  return r;
+}

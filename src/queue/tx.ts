@@ -1,0 +1,224 @@
+// TxQueue: the producer side of one ring, copy mode. A slave transmits on its S2M ring into its
+// own buffers; a master transmits on an M2S ring into the empty buffers the slave offered, taking
+// each descriptor's length as its capacity (§8.2, §8.3). One burst = one acquire-load of the
+// peer's index, one release-store of ours, at most one eventfd kick.
+import { DESC_FLAG_NEXT, RING_FLAG_MASK_INT } from '../constants.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { NativeBinding } from '../native.js';
+import type { Region } from '../shm/region.js';
+import type { Ring } from '../shm/ring.js';
+
+/** What a TxQueue is built from, once the interface is connected. */
+export interface TxQueueInit {
+  id: number;
+  role: 'master' | 'slave';
+  ring: Ring;
+  /** Every region of the connection, by index (the master validates descriptors against them). */
+  regions: readonly Region[];
+  /** Buffer size in bytes (slave: the size of its own buffers). */
+  bufferSize: number;
+  /** Slave: offset in region 0 of this ring's buffer for slot 0; slot k is k * bufferSize further. */
+  buffersOffset: number;
+  /** The ring's eventfd, signalled after a burst unless the consumer masked interrupts. */
+  eventfd: number;
+  binding: NativeBinding;
+}
+
+export class TxQueue {
+  readonly id: number;
+  readonly ring: Ring;
+  readonly bufferSize: number;
+  packets = 0;
+  bytes = 0;
+  /** Bursts cut short because the peer's descriptors or indices were invalid. */
+  errors = 0;
+  /** Why the peer's ring state cannot be trusted any more; the interface disconnects on it. */
+  fault: string | undefined;
+
+  readonly #init: TxQueueInit;
+  /** Our own index: head (slave, S2M) or tail (master, M2S). */
+  #index: number;
+  // Scratch for the master's plan of one packet's fragments (validated once, then written).
+  readonly #fragRegion: Uint16Array;
+  readonly #fragOffset: Uint32Array;
+  readonly #fragCapacity: Uint32Array;
+
+  constructor(init: TxQueueInit) {
+    this.#init = init;
+    this.id = init.id;
+    this.ring = init.ring;
+    this.bufferSize = init.bufferSize;
+    this.#index = init.role === 'slave' ? init.ring.loadHead() : init.ring.loadTail();
+    const n = init.role === 'master' ? init.ring.size : 0;
+    this.#fragRegion = new Uint16Array(n);
+    this.#fragOffset = new Uint32Array(n);
+    this.#fragCapacity = new Uint32Array(n);
+  }
+
+  /** Queues packets[0 .. count) (or until the ring is full); returns how many were queued. */
+  burst(packets: readonly Uint8Array[], count: number): number {
+    const max = this.maxPacketSize;
+    for (let i = 0; i < count; i++) {
+      const p = packets[i];
+      if (!(p instanceof Uint8Array) || p.length === 0 || p.length > max) {
+        throw new InvalidArgumentError(
+          `packets[${i}] must be a non-empty Buffer or Uint8Array of at most ${max} bytes (ring size × buffer size)`,
+        );
+      }
+    }
+    if (this.fault !== undefined) return 0;
+    const sent = this.#init.role === 'slave' ? this.#burstS2M(packets, count) : this.#burstM2S(packets, count);
+    if (sent > 0) this.#kick();
+    return sent;
+  }
+
+  /** Slave → master: write into our own buffers, publish head. */
+  #burstS2M(packets: readonly Uint8Array[], count: number): number {
+    const ring = this.ring;
+    const u16 = ring.u16;
+    const u32 = ring.u32;
+    const mask = ring.mask;
+    const size = ring.size;
+    const desc16 = ring.desc16;
+    const desc32 = ring.desc32;
+    const data = this.#init.regions[0].bytes;
+    const B = this.bufferSize;
+    const base = this.#init.buffersOffset;
+    // Acquire: the master's reads of the slots it released happened before its store of tail.
+    const tail = Atomics.load(u16, ring.tailIndex);
+    let head = this.#index;
+    const used = (head - tail) & 0xffff;
+    if (used > size) {
+      this.#setFault(`S2M ring ${this.id}: tail ${tail} is ahead of head ${head}`);
+      return 0;
+    }
+    let free = size - used;
+    let sent = 0;
+    let bytes = 0;
+    for (; sent < count; sent++) {
+      const p = packets[sent];
+      const len = p.length;
+      const need = len <= B ? 1 : Math.ceil(len / B);
+      if (need > free) break;
+      let done = 0;
+      for (let k = 0; k < need; k++) {
+        const slot = head & mask;
+        const at = base + slot * B;
+        const frag = Math.min(len - done, B);
+        data.set(need === 1 ? p : p.subarray(done, done + frag), at);
+        const d16 = desc16 + slot * 8;
+        const d32 = desc32 + slot * 4;
+        u16[d16] = k + 1 < need ? DESC_FLAG_NEXT : 0;
+        u16[d16 + 1] = 0;
+        u32[d32 + 1] = frag;
+        u32[d32 + 2] = at;
+        u32[d32 + 3] = 0;
+        done += frag;
+        head = (head + 1) & 0xffff;
+      }
+      free -= need;
+      bytes += len;
+    }
+    if (sent > 0) {
+      // Release: descriptors and data above are visible before the new head.
+      Atomics.store(u16, ring.headIndex, head);
+      this.#index = head;
+      this.packets += sent;
+      this.bytes += bytes;
+    }
+    return sent;
+  }
+
+  /** Master → slave: fill the empty buffers the slave offered, publish tail. */
+  #burstM2S(packets: readonly Uint8Array[], count: number): number {
+    const ring = this.ring;
+    const u16 = ring.u16;
+    const u32 = ring.u32;
+    const mask = ring.mask;
+    const desc16 = ring.desc16;
+    const desc32 = ring.desc32;
+    const regions = this.#init.regions;
+    const fragRegion = this.#fragRegion;
+    const fragOffset = this.#fragOffset;
+    const fragCapacity = this.#fragCapacity;
+    // Acquire: the slave's refilled descriptors are visible once we see its head.
+    const head = Atomics.load(u16, ring.headIndex);
+    let tail = this.#index;
+    let free = (head - tail) & 0xffff;
+    if (free > ring.size) {
+      this.#setFault(`M2S ring ${this.id}: head ${head} moved more than ${ring.size} slots past tail ${tail}`);
+      return 0;
+    }
+    let sent = 0;
+    let bytes = 0;
+    packet: for (; sent < count; sent++) {
+      const p = packets[sent];
+      const len = p.length;
+      // Plan: read and check each offered descriptor once, until the packet fits.
+      let need = 0;
+      let capacity = 0;
+      while (capacity < len) {
+        if (need >= free) break packet;
+        const slot = (tail + need) & mask;
+        const region = u16[desc16 + slot * 8 + 1];
+        const room = u32[desc32 + slot * 4 + 1];
+        const offset = u32[desc32 + slot * 4 + 2];
+        if (region >= regions.length || room === 0 || offset + room > regions[region].size) {
+          this.#setFault(
+            `M2S ring ${this.id} slot ${slot}: buffer (region ${region}, offset ${offset}, length ${room}) is outside the shared memory`,
+          );
+          break packet;
+        }
+        fragRegion[need] = region;
+        fragOffset[need] = offset;
+        fragCapacity[need] = room;
+        capacity += room;
+        need++;
+      }
+      // Write the fragments; region and offset stay as the slave wrote them.
+      let done = 0;
+      for (let k = 0; k < need; k++) {
+        const slot = tail & mask;
+        const room = fragCapacity[k];
+        const frag = Math.min(len - done, room);
+        regions[fragRegion[k]].bytes.set(frag === len ? p : p.subarray(done, done + frag), fragOffset[k]);
+        u16[desc16 + slot * 8] = k + 1 < need ? DESC_FLAG_NEXT : 0;
+        u32[desc32 + slot * 4 + 1] = frag;
+        done += frag;
+        tail = (tail + 1) & 0xffff;
+      }
+      free -= need;
+      bytes += len;
+    }
+    if (sent > 0) {
+      // Release: descriptors and data above are visible before the new tail.
+      Atomics.store(u16, ring.tailIndex, tail);
+      this.#index = tail;
+      this.packets += sent;
+      this.bytes += bytes;
+    }
+    return sent;
+  }
+
+  /** One eventfd write, unless the consumer set MASK_INT (it polls). */
+  #kick(): void {
+    if ((Atomics.load(this.ring.u16, this.ring.flagsIndex) & RING_FLAG_MASK_INT) === 0) {
+      this.#init.binding.eventfdSignal(this.#init.eventfd);
+    }
+  }
+
+  #setFault(reason: string): void {
+    this.errors++;
+    this.fault ??= reason;
+  }
+
+  /** The largest packet a whole ring of buffers can hold. */
+  get maxPacketSize(): number {
+    return this.ring.size * this.bufferSize;
+  }
+
+  /** Our own index (head for a slave, tail for a master). */
+  get index(): number {
+    return this.#index;
+  }
+}
