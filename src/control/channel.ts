@@ -148,9 +148,15 @@ export class ControlChannel {
     }
   }
 
+  /**
+   * Ends the channel. A peer that broke the protocol (bad size, unknown type, extra fds) is told
+   * why, since the socket still works; a peer that hung up or a failed syscall gets nothing.
+   */
   #fail(err: unknown): void {
     const error = SystemError.from(err);
-    this.close();
+    const violation = error instanceof ProtocolError && error.errorName !== 'MEMIF_ERR_DISCONNECTED';
+    if (violation) this.disconnect(error.message);
+    else this.close();
     this.#handler.onClose(error);
   }
 }

@@ -148,8 +148,9 @@ function prepareSocketFile(path: string, binding: NativeBinding): void {
       unlinkSync(path);
       return;
     }
-    throw SystemError.from(err);
+    // EAGAIN: a listener whose backlog is full is still a listener.
+    if (code !== 'EAGAIN') throw SystemError.from(err);
   }
-  binding.close(probe);
+  if (probe >= 0) binding.close(probe);
   throw new StateError('MEMIF_ERR_ALREADY', `${path} has an active listener (another process serves it)`);
 }

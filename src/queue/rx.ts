@@ -146,7 +146,7 @@ export class RxQueue {
           offset = u32[d32 + 2];
           if (region >= regions.length || offset + length > regions[region].size) {
             this.#setFault(
-              `S2M ring ${this.id} slot ${slot}: descriptor (region ${region}, offset ${offset}, length ${length}) points outside the shared memory`,
+              `descriptor outside the shared memory: S2M ring ${this.id} slot ${slot}, region ${region}, offset ${offset}, length ${length}`,
             );
             break packet;
           }

@@ -165,7 +165,7 @@ export class TxQueue {
         const offset = u32[desc32 + slot * 4 + 2];
         if (region >= regions.length || room === 0 || offset + room > regions[region].size) {
           this.#setFault(
-            `M2S ring ${this.id} slot ${slot}: buffer (region ${region}, offset ${offset}, length ${room}) is outside the shared memory`,
+            `descriptor outside the shared memory: M2S ring ${this.id} slot ${slot}, region ${region}, offset ${offset}, length ${room}`,
           );
           break packet;
         }
