@@ -62,7 +62,10 @@ export interface DisconnectInfo {
 
 /** Events of a Memif. */
 export interface MemifEvents {
-  /** The link is up: queues can be used. */
+  /**
+   * The link is up: queues can be used. A master's first txBurst may still return 0 for a moment:
+   * it can only fill buffers once the slave has offered them (right after CONNECTED).
+   */
   connect: [];
   /** The link went down; a slave retries by itself until closed. */
   disconnect: [info: DisconnectInfo];
@@ -364,10 +367,11 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     this.#rx = [];
     this.#tx = [];
     this.#info = undefined;
-    this.#lastReason = error.message;
+    const reason = conn.reason ?? error.message;
+    this.#lastReason = reason;
     if (wasConnected) {
-      this.options.logger.info('memif: disconnected', { id: this.options.id, reason: error.message });
-      this.emit('disconnect', { reason: error.message, error });
+      this.options.logger.info('memif: disconnected', { id: this.options.id, reason });
+      this.emit('disconnect', { reason, error });
     } else if (!this.#closed) {
       this.#report(error);
     }

@@ -27,6 +27,8 @@ export abstract class Connection implements ChannelHandler {
   protected owner: ConnectionOwner | undefined;
   /** Why the connection ended, once it has. */
   error: MemifError | undefined;
+  /** The reason in plain words: ours (sent in DISCONNECT), the peer's, or what happened. */
+  reason: string | undefined;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -78,7 +80,7 @@ export abstract class Connection implements ChannelHandler {
     };
     try {
       if (msg.type === MsgType.DISCONNECT) {
-        this.end(refusalFromReason(msg.reason), undefined);
+        this.end(refusalFromReason(msg.reason), undefined, msg.reason || 'peer disconnected');
       } else {
         this.handle(msg, take);
       }
@@ -112,15 +114,16 @@ export abstract class Connection implements ChannelHandler {
 
   /** Local teardown (close, a fault on a queue): sends DISCONNECT with `reason`. */
   disconnect(reason: string, error?: MemifError): void {
-    this.end(error ?? new MemifError('MEMIF_ERR_DISCONNECTED', `disconnected: ${reason}`), reason);
+    this.end(error ?? new MemifError('MEMIF_ERR_DISCONNECTED', reason), reason);
   }
 
   /** The one teardown path. `reason` undefined: the peer is gone or said goodbye, send nothing. */
-  protected end(error: MemifError, reason: string | undefined): void {
+  protected end(error: MemifError, reason: string | undefined, peerReason?: string): void {
     if (this.closed) return;
     const wasConnected = this.state === 'connected';
     this.state = 'closed';
     this.error = error;
+    this.reason = peerReason ?? reason ?? error.message;
     clearTimeout(this.#timer);
     if (reason !== undefined) this.channel.disconnect(reason);
     else this.channel.close();
