@@ -6,11 +6,12 @@ import type { Mode } from './constants.js';
 import type { Connection } from './control/connection.js';
 import { MasterListener, parseSocketPath } from './control/listener.js';
 import type { MasterConnection, MasterEndpoint } from './control/master.js';
-import type { SessionInfo } from './control/session.js';
+import type { SessionInfo, SessionRing } from './control/session.js';
 import { SlaveConnection } from './control/slave.js';
 import { InvalidArgumentError, MemifError, StateError, SystemError } from './errors.js';
 import { type NativeBinding, native } from './native.js';
 import { type MemifOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import type { QueueInit } from './queue/queue-init.js';
 import { type RxMode, RxQueue } from './queue/rx.js';
 import { TxQueue } from './queue/tx.js';
 
@@ -313,34 +314,18 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     this.#info = info;
     this.#lastFailure = '';
     this.#peerCredentials = conn.peerCredentials();
-    const binding = this.#binding;
-    this.#tx = txRings.map(
-      (r) =>
-        new TxQueue({
-          id: r.index,
-          role: o.role,
-          ring: r.ring,
-          regions: info.regions,
-          bufferSize: info.bufferSize,
-          buffersOffset: info.buffersOffset(r.type, r.index),
-          eventfd: r.eventfd,
-          binding,
-        }),
-    );
-    this.#rx = rxRings.map(
-      (r) =>
-        new RxQueue({
-          id: r.index,
-          role: o.role,
-          ring: r.ring,
-          regions: info.regions,
-          bufferSize: info.bufferSize,
-          buffersOffset: info.buffersOffset(r.type, r.index),
-          eventfd: r.eventfd,
-          binding,
-          onInterrupt: (q) => this.#onInterrupt(q),
-        }),
-    );
+    const init = (r: SessionRing): QueueInit => ({
+      id: r.index,
+      role: o.role,
+      ring: r.ring,
+      regions: info.regions,
+      bufferSize: info.bufferSize,
+      buffersOffset: info.buffersOffset(r.type, r.index),
+      eventfd: r.eventfd,
+      binding: this.#binding,
+    });
+    this.#tx = txRings.map((r) => new TxQueue(init(r)));
+    this.#rx = rxRings.map((r) => new RxQueue({ ...init(r), onInterrupt: (q) => this.#onInterrupt(q) }));
     for (const q of this.#rx) {
       q.refill();
       q.setMode(this.#rxModes[q.id] ?? o.rxMode);

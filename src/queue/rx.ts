@@ -3,26 +3,15 @@
 // ring from its own buffers and refills it (§8.2, §8.3). Packets come back as Buffers the caller
 // owns; chains are reassembled, and a chain cut at the published index waits for the next burst.
 import { DESC_FLAG_NEXT, RING_FLAG_MASK_INT } from '../constants.js';
-import type { NativeBinding, NativePoller } from '../native.js';
-import type { Region } from '../shm/region.js';
+import type { NativePoller } from '../native.js';
 import type { Ring } from '../shm/ring.js';
+import type { QueueInit } from './queue-init.js';
 
 /** How a queue learns that packets arrived. */
 export type RxMode = 'interrupt' | 'polling';
 
-/** What an RxQueue is built from, once the interface is connected. */
-export interface RxQueueInit {
-  id: number;
-  role: 'master' | 'slave';
-  ring: Ring;
-  regions: readonly Region[];
-  /** Slave: its buffer size, and so the capacity it offers in M2S descriptors. */
-  bufferSize: number;
-  /** Slave: offset in region 0 of this ring's buffer for slot 0. */
-  buffersOffset: number;
-  /** The ring's eventfd, which the producer signals. */
-  eventfd: number;
-  binding: NativeBinding;
+/** An RxQueue also needs to tell its interface about interrupts. */
+export interface RxQueueInit extends QueueInit {
   /** Called (on the event loop) when the eventfd fires or after a switch to interrupt mode. */
   onInterrupt: (queueId: number) => void;
 }

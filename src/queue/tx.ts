@@ -4,25 +4,8 @@
 // peer's index, one release-store of ours, at most one eventfd kick.
 import { DESC_FLAG_NEXT, RING_FLAG_MASK_INT } from '../constants.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { NativeBinding } from '../native.js';
-import type { Region } from '../shm/region.js';
 import type { Ring } from '../shm/ring.js';
-
-/** What a TxQueue is built from, once the interface is connected. */
-export interface TxQueueInit {
-  id: number;
-  role: 'master' | 'slave';
-  ring: Ring;
-  /** Every region of the connection, by index (the master validates descriptors against them). */
-  regions: readonly Region[];
-  /** Buffer size in bytes (slave: the size of its own buffers). */
-  bufferSize: number;
-  /** Slave: offset in region 0 of this ring's buffer for slot 0; slot k is k * bufferSize further. */
-  buffersOffset: number;
-  /** The ring's eventfd, signalled after a burst unless the consumer masked interrupts. */
-  eventfd: number;
-  binding: NativeBinding;
-}
+import type { QueueInit } from './queue-init.js';
 
 export class TxQueue {
   readonly id: number;
@@ -35,7 +18,7 @@ export class TxQueue {
   /** Why the peer's ring state cannot be trusted any more; the interface disconnects on it. */
   fault: string | undefined;
 
-  readonly #init: TxQueueInit;
+  readonly #init: QueueInit;
   /** Our own index: head (slave, S2M) or tail (master, M2S). */
   #index: number;
   // Scratch for the master's plan of one packet's fragments (validated once, then written).
@@ -43,7 +26,7 @@ export class TxQueue {
   readonly #fragOffset: Uint32Array;
   readonly #fragCapacity: Uint32Array;
 
-  constructor(init: TxQueueInit) {
+  constructor(init: QueueInit) {
     this.#init = init;
     this.id = init.id;
     this.ring = init.ring;

@@ -1,0 +1,20 @@
+// What a queue is built from once its connection is up: one ring of the session and what the
+// burst loops need around it. Shared by RxQueue and TxQueue.
+import type { NativeBinding } from '../native.js';
+import type { Region } from '../shm/region.js';
+import type { Ring } from '../shm/ring.js';
+
+export interface QueueInit {
+  id: number;
+  role: 'master' | 'slave';
+  ring: Ring;
+  /** Every region of the connection, by index (a master checks descriptors against them). */
+  regions: readonly Region[];
+  /** Buffer size in bytes (a slave's own buffers; the capacity it offers on M2S). */
+  bufferSize: number;
+  /** Slave: offset in region 0 of this ring's buffer for slot 0; slot k is k * bufferSize further. */
+  buffersOffset: number;
+  /** The ring's eventfd: signalled by the producer, watched by the consumer. */
+  eventfd: number;
+  binding: NativeBinding;
+}
