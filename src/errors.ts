@@ -164,6 +164,7 @@ const errnoToName: Record<string, ErrorName> = {
   EBADF: 'MEMIF_ERR_BAD_FD',
   ENOMEM: 'MEMIF_ERR_NOMEM',
   ENOTSOCK: 'MEMIF_ERR_FILE_NOT_SOCK',
+  EADDRINUSE: 'MEMIF_ERR_ALREADY',
 };
 
 /** A system call failed; `errno` and `syscall` say which and why. */

@@ -40,7 +40,11 @@ export interface MemifDetails {
   mode: Mode;
   interfaceName: string;
   instanceName: string;
-  /** The peer's instance name (from HELLO or INIT); '' when down. */
+  /**
+   * The peer's instance name; '' when down. A slave reads it from HELLO, which a master sends
+   * before it knows the interface id: with memif-ts that is the instanceName of the first master
+   * interface created on that socket (libmemif and VPP also name the socket, not the interface).
+   */
   remoteName: string;
   /** The peer's interface name (from CONNECT or CONNECTED); '' when down. */
   remoteInterfaceName: string;

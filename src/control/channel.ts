@@ -54,17 +54,26 @@ export class ControlChannel {
     this.#handler = handler;
   }
 
-  /** Sends one message (and one fd, which stays ours). Queues while the socket buffer is full. */
+  /**
+   * Sends one message (and one fd, which stays ours). Queues while the socket buffer is full.
+   * Never throws: if the peer is gone (EPIPE…), the channel closes and the handler hears of it
+   * from a microtask, after the caller's current step.
+   */
   send(bytes: Buffer, fd = -1): void {
     if (this.closed) return;
     if (this.#queue.length > 0) {
       this.#queue.push({ bytes, fd });
       return;
     }
-    if (!this.#trySend(bytes, fd)) {
-      this.#queue.push({ bytes, fd });
-      this.#poller.start(this.#binding.READABLE | this.#binding.WRITABLE | this.#binding.DISCONNECT);
+    try {
+      if (this.#trySend(bytes, fd)) return;
+    } catch (err) {
+      this.close();
+      queueMicrotask(() => this.#handler.onClose(SystemError.from(err)));
+      return;
     }
+    this.#queue.push({ bytes, fd });
+    this.#poller.start(this.#binding.READABLE | this.#binding.WRITABLE | this.#binding.DISCONNECT);
   }
 
   /** Sends DISCONNECT with a reason (best effort: queued messages are dropped first), then closes. */

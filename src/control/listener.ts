@@ -1,7 +1,7 @@
 // MasterListener: one listening socket per path in this process, shared by every master interface
 // on it and told apart by id. Handles abstract names ('@name'), stale socket files (probe, unlink
 // only if nobody answers), HELLO on accept, and pending connections until INIT binds them.
-import { lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MAX_LOG2_RING_SIZE, MAX_QUEUES, MAX_REGION_INDEX, MEMIF_VERSION } from '../constants.js';
 import { InvalidArgumentError, MemifError, StateError, SystemError } from '../errors.js';
@@ -43,7 +43,7 @@ export class MasterListener implements MasterDirectory {
     this.#binding = binding;
     this.#address = parseSocketPath(socketPath);
     const o = first.options;
-    if (!this.#address.abstract) prepareSocketFile(this.#address.name, binding);
+    if (!this.#address.abstract) sys(() => prepareSocketFile(this.#address.name, binding));
     this.#fd = sys(() => binding.listen(this.#address.name, this.#address.abstract, 5, o.socketMode));
     this.#hello = encodeHello({
       name: o.instanceName,
@@ -127,11 +127,30 @@ export class MasterListener implements MasterDirectory {
 }
 
 /**
+ * Creates `dir` and its missing parents, one level at a time. (Node 20's recursive mkdirSync
+ * spins forever on some impossible paths, such as a folder under /proc.)
+ */
+function ensureFolder(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    missing.push(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d, 0o755);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
+/**
  * Makes room for a listening socket file: creates the parent folder if needed; removes a stale
  * socket that nobody listens on; refuses a live socket or a file that is not a socket.
  */
 function prepareSocketFile(path: string, binding: NativeBinding): void {
-  mkdirSync(dirname(path), { recursive: true });
+  ensureFolder(dirname(path));
   let isSocket: boolean;
   try {
     isSocket = lstatSync(path).isSocket();

@@ -13,8 +13,10 @@ export class TxQueue {
   readonly bufferSize: number;
   packets = 0;
   bytes = 0;
-  /** Bursts cut short because the peer's descriptors or indices were invalid. */
+  /** Bursts cut short because the peer's descriptors or indices were invalid, and oversized drops. */
   errors = 0;
+  /** Master: packets dropped because the slave's buffers in a whole ring could not hold them. */
+  oversized = 0;
   /** Why the peer's ring state cannot be trusted any more; the interface disconnects on it. */
   fault: string | undefined;
 
@@ -38,7 +40,11 @@ export class TxQueue {
     this.#fragCapacity = new Uint32Array(n);
   }
 
-  /** Queues packets[0 .. count) (or until the ring is full); returns how many were queued. */
+  /**
+   * Queues packets[0 .. count) (or until the ring is full); returns how many were taken. As master,
+   * a packet that the slave's buffers cannot hold even in a whole ring is dropped (counted in
+   * `oversized` and `errors`) and counts as taken, so that the caller moves on.
+   */
   burst(packets: readonly Uint8Array[], count: number): number {
     const max = this.maxPacketSize;
     for (let i = 0; i < count; i++) {
@@ -134,6 +140,7 @@ export class TxQueue {
     }
     let sent = 0;
     let bytes = 0;
+    let dropped = 0;
     packet: for (; sent < count; sent++) {
       const p = packets[sent];
       const len = p.length;
@@ -141,6 +148,12 @@ export class TxQueue {
       let need = 0;
       let capacity = 0;
       while (capacity < len) {
+        if (need === ring.size) {
+          // Even a whole ring of the slave's buffers cannot hold it (its buffers are smaller than
+          // ours): drop it and count it, as a NIC drops a frame over its MTU.
+          dropped++;
+          continue packet;
+        }
         if (need >= free) break packet;
         const slot = (tail + need) & mask;
         const region = u16[desc16 + slot * 8 + 1];
@@ -177,8 +190,10 @@ export class TxQueue {
       // Release: descriptors and data above are visible before the new tail.
       Atomics.store(u16, ring.tailIndex, tail);
       this.#index = tail;
-      this.packets += sent;
+      this.packets += sent - dropped;
       this.bytes += bytes;
+      this.oversized += dropped;
+      this.errors += dropped;
     }
     return sent;
   }
