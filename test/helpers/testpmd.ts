@@ -159,6 +159,13 @@ export class Testpmd {
     this.proc.stdin?.write(`${line}\n`);
   }
 
+  /** Interactive: starts forwarding and waits until testpmd says it forwards. */
+  async startForwarding(): Promise<void> {
+    const from = this.output.length;
+    this.command('start');
+    await this.waitFor(/packet forwarding - ports=/, 20_000, from);
+  }
+
   /** Interactive: stops forwarding and returns port 0's forward statistics. */
   async stopForwarding(): Promise<ForwardStats> {
     const from = this.output.length;

@@ -1,0 +1,78 @@
+// testpmd killed (SIGKILL) in the middle of traffic, in both roles: our side reports the
+// disconnect with a reason, gives back every fd and mapping of that connection, and takes up a
+// new testpmd on the same socket — our slave by reconnecting on its own, our master by accepting.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { describe, test } from 'node:test';
+import { type DisconnectInfo, Memif } from '../../src/index.js';
+import { echoCheck, frame, macswapped } from '../helpers/interop.js';
+import { newFds, settle, snapshot } from '../helpers/resources.js';
+import { TESTPMD_MISSING, Testpmd, testpmdAvailable } from '../helpers/testpmd.js';
+import { tempDir } from '../helpers/tmp.js';
+
+/** Keeps sending and reading frames until `stop` is set or the link drops. */
+async function traffic(iface: Memif, state: { stop: boolean; sent: number; received: number }): Promise<void> {
+  const burst = Array.from({ length: 64 }, (_, i) => frame(1000 + i * 50, 0, i));
+  while (!state.stop && iface.connected) {
+    state.sent += iface.txBurst(0, burst);
+    state.received += iface.rxBurst(0).length;
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+describe('interop with DPDK net_memif: the peer dies', { skip: testpmdAvailable() ? false : TESTPMD_MISSING }, () => {
+  for (const our of ['slave', 'master'] as const) {
+    test(`testpmd killed mid-traffic; our ${our} cleans up and takes a new testpmd`, { timeout: 90_000 }, async () => {
+      const tmp = tempDir();
+      const socketPath = tmp.socket();
+      const pmdRole = our === 'slave' ? 'server' : 'client';
+      // Our slave between two connections holds nothing; our master holds its listening socket.
+      let base = our === 'slave' ? (await settle(), snapshot()) : undefined;
+      let pmd: Testpmd | undefined;
+      let iface: Memif | undefined;
+      try {
+        if (our === 'slave') {
+          pmd = await Testpmd.start({ role: pmdRole, socket: socketPath });
+          iface = await Memif.create({ role: 'slave', socketPath, reconnectIntervalMs: 100 });
+        } else {
+          iface = await Memif.create({ role: 'master', socketPath });
+          await settle();
+          base = snapshot();
+          pmd = await Testpmd.start({ role: pmdRole, socket: socketPath });
+        }
+        await iface.waitForConnect();
+        const during = snapshot();
+        assert.ok(during.addonMappings > (base?.addonMappings ?? 0), 'the connection maps shared memory');
+        const state = { stop: false, sent: 0, received: 0 };
+        const running = traffic(iface, state);
+        while (state.received < 1000) await new Promise((r) => setTimeout(r, 5));
+        const down = once(iface, 'disconnect') as Promise<[DisconnectInfo]>;
+        await pmd.kill();
+        const [info] = await down;
+        state.stop = true;
+        await running;
+        assert.match(info.reason, /closed|hung up/);
+        assert.equal(info.error.errorName, 'MEMIF_ERR_DISCONNECTED');
+        assert.equal(iface.connected, false);
+        assert.ok(state.sent > 0 && state.received > 0);
+        // Everything of the dead connection is released.
+        await settle();
+        const after = snapshot();
+        assert.ok(base !== undefined);
+        assert.deepEqual(newFds(base, after), []);
+        assert.equal(after.addonMappings, base.addonMappings);
+        assert.deepEqual(after.memfdMaps, base.memfdMaps);
+        // A new testpmd on the same socket (a killed server leaves its socket file: the helper clears it).
+        pmd = await Testpmd.start({ role: pmdRole, socket: socketPath });
+        await iface.waitForConnect();
+        await echoCheck(iface, { sizes: [60, 1500, 4000], expect: macswapped });
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\n--- testpmd output ---\n${pmd?.tail() ?? ''}`, { cause: err });
+      } finally {
+        await pmd?.stop();
+        await iface?.close();
+        tmp.remove();
+      }
+    });
+  }
+});
