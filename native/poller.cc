@@ -105,6 +105,9 @@ class Poller : public Napi::ObjectWrap<Poller> {
   Napi::Value Close(const Napi::CallbackInfo& info) {
     CloseHandle();
     Release();
+    // The callback usually closes over its owner: holding it past close() would keep the owner
+    // (and everything it references) alive forever. OnPoll never runs after CloseHandle().
+    callback_.Reset();
     return info.Env().Undefined();
   }
 

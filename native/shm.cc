@@ -141,6 +141,21 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, found);
 }
 
+// sealShrink(fd): makes sure the file can no longer shrink (F_SEAL_SHRINK), so that a mapping of
+// it never faults with SIGBUS. Returns 0 when the seal is (now) in place, else the errno:
+// EINVAL for files that take no seals (not a memfd), EPERM for a memfd created without
+// MFD_ALLOW_SEALING or already sealed against new seals.
+Napi::Value SealShrink(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckInt(info, 0, "fd")) return env.Null();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int seals = fcntl(fd, F_GET_SEALS);
+  if (seals < 0) return Napi::Number::New(env, errno);
+  if (seals & F_SEAL_SHRINK) return Napi::Number::New(env, 0);
+  if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0) return Napi::Number::New(env, errno);
+  return Napi::Number::New(env, 0);
+}
+
 // mappingCount(): live mappings made by this addon (for leak checks in tests).
 Napi::Value MappingCount(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> lock(g_mutex);
@@ -154,6 +169,7 @@ void InitShm(Napi::Env env, Napi::Object exports) {
   exports.Set("map", Napi::Function::New(env, Map, "map"));
   exports.Set("unmap", Napi::Function::New(env, Unmap, "unmap"));
   exports.Set("mappingCount", Napi::Function::New(env, MappingCount, "mappingCount"));
+  exports.Set("sealShrink", Napi::Function::New(env, SealShrink, "sealShrink"));
 }
 
 }  // namespace memif

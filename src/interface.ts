@@ -9,6 +9,7 @@ import type { MasterConnection, MasterEndpoint } from './control/master.js';
 import type { SessionInfo, SessionRing } from './control/session.js';
 import { SlaveConnection } from './control/slave.js';
 import { InvalidArgumentError, MemifError, StateError, SystemError } from './errors.js';
+import { LogLimiter } from './log.js';
 import { type NativeBinding, native } from './native.js';
 import { type MemifOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import type { QueueInit } from './queue/queue-init.js';
@@ -104,6 +105,7 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
   #lastFailure = '';
   #peerCredentials: MemifDetails['peerCredentials'];
   readonly #waiters = new Set<() => void>();
+  readonly #logLimit = new LogLimiter();
 
   private constructor(options: ResolvedOptions, binding: NativeBinding) {
     super();
@@ -402,20 +404,28 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     for (const w of ws) w();
   }
 
-  /** Reports a failure once per distinct message (a retrying slave would otherwise flood). */
+  /**
+   * Reports a failure: once per distinct message in a row (a retrying slave repeats itself), as an
+   * `error` event when someone listens, else as a log line, at most one per error name per 10 s.
+   */
   #report(error: MemifError): void {
     if (error.message === this.#lastFailure) {
       this.options.logger.debug('memif: again', { id: this.options.id, error: error.message });
       return;
     }
     this.#lastFailure = error.message;
-    if (this.listenerCount('error') > 0) this.emit('error', error);
-    else
-      this.options.logger.warn('memif: connection failed', {
-        id: this.options.id,
-        error: error.message,
-        code: error.errorName,
-      });
+    if (this.listenerCount('error') > 0) {
+      this.emit('error', error);
+      return;
+    }
+    const held = this.#logLimit.admit(error.errorName);
+    if (held === undefined) return;
+    this.options.logger.warn('memif: connection failed', {
+      id: this.options.id,
+      error: error.message,
+      code: error.errorName,
+      ...(held > 0 ? { alikeNotLogged: held } : {}),
+    });
   }
 
   #scheduleRetry(): void {

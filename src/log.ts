@@ -24,3 +24,25 @@ export const defaultLogger: Logger = {
   warn: (m, f) => line('warn', m, f),
   error: (m, f) => line('error', m, f),
 };
+
+/**
+ * Lets one log line per key through per interval and counts the rest, so that a peer repeating
+ * the same failure cannot flood the log. Keys should come from a small set (error names).
+ */
+export class LogLimiter {
+  readonly #seen = new Map<string, { at: number; held: number }>();
+
+  constructor(private readonly intervalMs = 10_000) {}
+
+  /** undefined: hold this line back. A number: log it, noting how many were held back before it. */
+  admit(key: string, now = Date.now()): number | undefined {
+    const s = this.#seen.get(key);
+    if (s !== undefined && now - s.at < this.intervalMs) {
+      s.held++;
+      return undefined;
+    }
+    const held = s?.held ?? 0;
+    this.#seen.set(key, { at: now, held: 0 });
+    return held;
+  }
+}

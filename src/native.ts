@@ -28,6 +28,7 @@ export interface NativeBinding {
   map(fd: number, size: number): ArrayBuffer;
   unmap(buffer: ArrayBuffer): boolean;
   mappingCount(): number;
+  sealShrink(fd: number): number;
   eventfdCreate(): number;
   eventfdSignal(fd: number): number;
   eventfdSignalMany(fds: Int32Array, count: number): number;

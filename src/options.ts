@@ -54,8 +54,32 @@ export interface MemifOptions {
   cacheLineSize?: 64 | 128;
   /** Master: permission bits of the socket file it creates (e.g. 0o660). Default 0: as the umask gives. */
   socketMode?: number;
+  /** Master: owner of the socket file it creates (like DPDK's owner-uid/owner-gid). Default: the process's. */
+  socketOwner?: { uid?: number; gid?: number };
+  /**
+   * Master: accept regions that cannot be sealed against shrinking. Default false: such a region
+   * is refused, because a peer that truncated it after we mapped it would crash this process
+   * (SIGBUS). DPDK's zero-copy clients and hugepage-backed regions (VPP zero-copy slaves) need it.
+   */
+  allowUnsealedRegions?: boolean;
+  /**
+   * Called with the peer's process credentials (SO_PEERCRED) before the handshake goes on: a master
+   * calls it on INIT, a slave on HELLO. Return (or resolve) false to refuse the peer.
+   */
+  authorize?: (peer: PeerCredentials) => boolean | Promise<boolean>;
   /** Where log lines go. Default: util.debuglog('memif') (NODE_DEBUG=memif). */
   logger?: Logger;
+}
+
+/** Who is at the other end of a control connection, and what it asked for. */
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+  /** Interface id (the slave's INIT on a master; ours on a slave). */
+  id: number;
+  /** The peer's instance name (INIT or HELLO). */
+  name: string;
 }
 
 /** Options after checks, with every default applied. */
@@ -76,6 +100,9 @@ export interface ResolvedOptions {
   handshakeTimeoutMs: number;
   cacheLineSize: number;
   socketMode: number;
+  socketOwner: { uid: number; gid: number } | undefined;
+  allowUnsealedRegions: boolean;
+  authorize: ((peer: PeerCredentials) => boolean | Promise<boolean>) | undefined;
   logger: Logger;
 }
 
@@ -96,6 +123,9 @@ const known = new Set([
   'handshakeTimeoutMs',
   'cacheLineSize',
   'socketMode',
+  'socketOwner',
+  'allowUnsealedRegions',
+  'authorize',
   'logger',
 ]);
 
@@ -192,6 +222,20 @@ export function resolveOptions(options: MemifOptions): ResolvedOptions {
       if (typeof l?.[m] !== 'function') fail(`option 'logger' must have a ${m}() method`);
     }
   }
+  let socketOwner: ResolvedOptions['socketOwner'];
+  if (o.socketOwner !== undefined) {
+    const so = o.socketOwner as { uid?: unknown; gid?: unknown } | null;
+    const id = (v: unknown) =>
+      v === undefined || (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** 32);
+    if (typeof so !== 'object' || so === null || !id(so.uid) || !id(so.gid)) {
+      fail("option 'socketOwner' must be { uid?, gid? } with ids from 0 to 2^32 - 1");
+    }
+    socketOwner = { uid: (so.uid as number | undefined) ?? -1, gid: (so.gid as number | undefined) ?? -1 };
+  }
+  if (o.authorize !== undefined && typeof o.authorize !== 'function') fail("option 'authorize' must be a function");
+  if (o.allowUnsealedRegions !== undefined && typeof o.allowUnsealedRegions !== 'boolean') {
+    fail("option 'allowUnsealedRegions' must be a boolean");
+  }
   const r: ResolvedOptions = {
     role,
     socketPath,
@@ -209,6 +253,9 @@ export function resolveOptions(options: MemifOptions): ResolvedOptions {
     handshakeTimeoutMs: int(o, 'handshakeTimeoutMs', DEFAULT_HANDSHAKE_TIMEOUT_MS, 1, 2 ** 31 - 1),
     cacheLineSize,
     socketMode: int(o, 'socketMode', 0, 0, 0o7777),
+    socketOwner,
+    allowUnsealedRegions: o.allowUnsealedRegions === true,
+    authorize: o.authorize as ResolvedOptions['authorize'],
     logger: (o.logger as Logger | undefined) ?? defaultLogger,
   };
   if (role === 'slave') {

@@ -30,6 +30,8 @@ export abstract class Connection implements ChannelHandler {
   /** The reason in plain words: ours (sent in DISCONNECT), the peer's, or what happened. */
   reason: string | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** While a user check runs (see gate()), messages wait here with their fds. */
+  #backlog: { msg: Message; fd: number }[] | undefined;
 
   constructor(
     fd: number,
@@ -72,6 +74,10 @@ export abstract class Connection implements ChannelHandler {
       if (fd >= 0) this.binding.close(fd);
       return;
     }
+    if (this.#backlog !== undefined) {
+      this.#backlog.push({ msg, fd });
+      return;
+    }
     let owned = fd;
     const take = () => {
       const f = owned;
@@ -105,6 +111,48 @@ export abstract class Connection implements ChannelHandler {
     this.end(memifError, memifError.message);
   }
 
+  /**
+   * Runs a user check on the peer before the handshake goes on: `then` runs if it returns (or
+   * resolves) true; otherwise the peer is refused. Messages that arrive while a promise is
+   * pending wait, in order, and are handled after `then`.
+   */
+  protected gate(check: () => boolean | Promise<boolean>, refusal: Refusal, then: () => void): void {
+    let verdict: boolean | Promise<boolean>;
+    try {
+      verdict = check();
+    } catch (err) {
+      throw new Refusal(refusal.errorName, refusal.message, { cause: err });
+    }
+    if (verdict === true) {
+      then();
+      return;
+    }
+    if (verdict !== false && typeof (verdict as Promise<boolean>)?.then === 'function') {
+      this.#backlog = [];
+      (verdict as Promise<boolean>).then(
+        (ok) => this.#resume(ok === true ? then : () => this.fail(refusal)),
+        (err) => this.#resume(() => this.fail(new Refusal(refusal.errorName, refusal.message, { cause: err }))),
+      );
+      return;
+    }
+    throw refusal;
+  }
+
+  #resume(next: () => void): void {
+    const waiting = this.#backlog ?? [];
+    this.#backlog = undefined;
+    if (this.closed) {
+      for (const w of waiting) if (w.fd >= 0) this.binding.close(w.fd);
+      return;
+    }
+    try {
+      next();
+    } catch (err) {
+      this.fail(err);
+    }
+    for (const w of waiting) this.onMessage(w.msg, w.fd);
+  }
+
   /** Called once the handshake is complete, by the role. */
   protected up(info: SessionInfo): void {
     clearTimeout(this.#timer);
@@ -125,6 +173,8 @@ export abstract class Connection implements ChannelHandler {
     this.error = error;
     this.reason = peerReason ?? reason ?? error.message;
     clearTimeout(this.#timer);
+    for (const w of this.#backlog ?? []) if (w.fd >= 0) this.binding.close(w.fd);
+    this.#backlog = undefined;
     if (reason !== undefined) this.channel.disconnect(reason);
     else this.channel.close();
     try {

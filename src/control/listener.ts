@@ -1,11 +1,21 @@
 // MasterListener: one listening socket per path in this process, shared by every master interface
 // on it and told apart by id. Handles abstract names ('@name'), stale socket files (probe, unlink
 // only if nobody answers), HELLO on accept, and pending connections until INIT binds them.
-import { existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
-import { dirname } from 'node:path';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
 import { MAX_LOG2_RING_SIZE, MAX_QUEUES, MAX_REGION_INDEX, MEMIF_VERSION } from '../constants.js';
 import { InvalidArgumentError, MemifError, StateError, SystemError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { type Logger, LogLimiter } from '../log.js';
 import { type NativeBinding, type NativePoller, native, sys } from '../native.js';
 import { encodeHello } from '../wire/messages.js';
 import { MasterConnection, type MasterDirectory, type MasterEndpoint } from './master.js';
@@ -25,6 +35,9 @@ export function parseSocketPath(socketPath: string): SocketAddress {
 
 const listeners = new Map<string, MasterListener>();
 
+/** Connections accepted and not yet through INIT, per socket; more are closed at once. */
+export const MAX_PENDING_CONNECTIONS = 32;
+
 export class MasterListener implements MasterDirectory {
   readonly #endpoints = new Map<number, MasterEndpoint>();
   readonly #pending = new Set<MasterConnection>();
@@ -33,6 +46,7 @@ export class MasterListener implements MasterDirectory {
   readonly #address: SocketAddress;
   #fd: number;
   #hello: Buffer;
+  readonly #logLimit = new LogLimiter();
 
   private constructor(
     readonly socketPath: string,
@@ -43,8 +57,9 @@ export class MasterListener implements MasterDirectory {
     this.#binding = binding;
     this.#address = parseSocketPath(socketPath);
     const o = first.options;
-    if (!this.#address.abstract) sys(() => prepareSocketFile(this.#address.name, binding));
-    this.#fd = sys(() => binding.listen(this.#address.name, this.#address.abstract, 5, o.socketMode));
+    this.#fd = this.#address.abstract
+      ? sys(() => binding.listen(this.#address.name, true, 5, 0))
+      : sys(() => listenOnFile(this.#address.name, o.socketMode, o.socketOwner, binding));
     this.#hello = encodeHello({
       name: o.instanceName,
       minVersion: MEMIF_VERSION,
@@ -101,10 +116,14 @@ export class MasterListener implements MasterDirectory {
   forget(conn: MasterConnection): void {
     this.#pending.delete(conn);
     if (conn.error !== undefined && conn.endpoint === undefined) {
-      this.logger.info('memif: connection refused before binding', {
-        socket: this.socketPath,
-        reason: conn.error.message,
-      });
+      const held = this.#logLimit.admit(conn.error.errorName);
+      if (held !== undefined) {
+        this.logger.info('memif: connection refused before binding', {
+          socket: this.socketPath,
+          reason: conn.error.message,
+          ...(held > 0 ? { alikeNotLogged: held } : {}),
+        });
+      }
     }
   }
 
@@ -118,11 +137,60 @@ export class MasterListener implements MasterDirectory {
         return;
       }
       if (fd < 0) return;
+      if (this.#pending.size >= MAX_PENDING_CONNECTIONS) {
+        // Too many peers that have not said INIT yet: a flood, not slaves. Drop this one.
+        this.#binding.close(fd);
+        const held = this.#logLimit.admit('pending-limit');
+        if (held !== undefined) {
+          this.logger.warn('memif: too many pending connections; closing new ones', {
+            socket: this.socketPath,
+            limit: MAX_PENDING_CONNECTIONS,
+            ...(held > 0 ? { alikeNotLogged: held } : {}),
+          });
+        }
+        continue;
+      }
       const any = this.#endpoints.values().next().value as MasterEndpoint;
       const conn = new MasterConnection(fd, this, this.#binding, this.logger, any.options.handshakeTimeoutMs);
       this.#pending.add(conn);
       conn.hello(this.#hello);
     }
+  }
+}
+
+/**
+ * Listens on a socket file with no moment in which others could connect before its mode and
+ * owner are set: it is bound inside a private (0700) folder next to `path`, given its mode and
+ * owner there, and renamed into place. When that longer path would not fit in sun_path, it is
+ * bound in place with the mode set before bind (fchmod), and only the owner is changed after.
+ */
+function listenOnFile(
+  path: string,
+  mode: number,
+  owner: { uid: number; gid: number } | undefined,
+  binding: NativeBinding,
+): number {
+  prepareSocketFile(path, binding);
+  const privateDir = join(dirname(path), '.memif-XXXXXX');
+  if (Buffer.byteLength(join(privateDir, 's')) > 107) {
+    const fd = binding.listen(path, false, 5, mode);
+    if (owner !== undefined) chownSync(path, owner.uid, owner.gid);
+    return fd;
+  }
+  const dir = mkdtempSync(privateDir.slice(0, -6));
+  const temp = join(dir, 's');
+  let fd = -1;
+  try {
+    fd = binding.listen(temp, false, 5, 0);
+    if (mode !== 0) chmodSync(temp, mode);
+    if (owner !== undefined) chownSync(temp, owner.uid, owner.gid);
+    renameSync(temp, path);
+    return fd;
+  } catch (err) {
+    if (fd >= 0) binding.close(fd);
+    throw err;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

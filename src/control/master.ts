@@ -116,11 +116,27 @@ export class MasterConnection extends Connection {
       if (!secretsEqual(o.secret, init.secret))
         this.#refuseFor(ep, new Refusal('MEMIF_ERR_SECRET', 'incorrect secret'));
     }
-    this.#endpoint = ep;
-    this.#remoteName = init.name;
+    const bind = () => {
+      // A check that took a while may have let another slave in first.
+      if (ep.busy) this.#refuseFor(ep, new Refusal('MEMIF_ERR_ALRCONN', 'already connected'));
+      this.#endpoint = ep;
+      this.#remoteName = init.name;
+      this.owner = ep;
+      ep.attach(this);
+      this.channel.send(encodeAck());
+    };
+    const authorize = o.authorize;
+    if (authorize === undefined) {
+      bind();
+      return;
+    }
     this.owner = ep;
-    ep.attach(this);
-    this.channel.send(encodeAck());
+    const creds = this.peerCredentials() ?? { pid: -1, uid: -1, gid: -1 };
+    this.gate(
+      () => authorize({ ...creds, id: init.id, name: init.name }),
+      new Refusal('MEMIF_ERR_ACCES', 'not authorized'),
+      bind,
+    );
   }
 
   /** A refusal that concerns an existing interface is reported to it as well. */
@@ -143,6 +159,14 @@ export class MasterConnection extends Connection {
     if (msg.size === 0n || msg.size > BigInt(Number.MAX_SAFE_INTEGER)) {
       this.binding.close(fd);
       throw new Refusal('MEMIF_ERR_MFMSG', `invalid region size ${msg.size}`);
+    }
+    const sealed = this.binding.sealShrink(fd);
+    if (sealed !== 0 && !(this.#endpoint as MasterEndpoint).options.allowUnsealedRegions) {
+      this.binding.close(fd);
+      throw new Refusal(
+        'MEMIF_ERR_NO_SHMFD',
+        `region ${msg.index} cannot be sealed against shrinking (set allowUnsealedRegions to trust this peer)`,
+      );
     }
     let region: Region;
     try {

@@ -45,6 +45,8 @@ export function negotiate(hello: Hello, options: ResolvedOptions): SlaveNegotiat
 export class SlaveConnection extends Connection {
   #pending: { bytes: Buffer; fd: number }[] = [];
   #sentConnect = false;
+  /** HELLO was taken (even while a user check on the master is pending). */
+  #started = false;
   #layout: Layout | undefined;
   #remoteName = '';
 
@@ -60,7 +62,7 @@ export class SlaveConnection extends Connection {
   }
 
   protected handle(msg: Message, _take: () => number): void {
-    const started = this.#layout !== undefined;
+    const started = this.#started || this.#layout !== undefined;
     if (this.state !== 'handshake') {
       // After CONNECTED only DISCONNECT (handled by Connection) is legal.
     } else if (!started && msg.type === MsgType.HELLO) {
@@ -79,6 +81,23 @@ export class SlaveConnection extends Connection {
   #onHello(hello: Hello): void {
     const o = this.options;
     const n = negotiate(hello, o);
+    const authorize = o.authorize;
+    if (authorize === undefined) {
+      this.#begin(hello, n);
+      return;
+    }
+    const creds = this.peerCredentials() ?? { pid: -1, uid: -1, gid: -1 };
+    this.#started = true;
+    this.gate(
+      () => authorize({ ...creds, id: o.id, name: hello.name }),
+      new Refusal('MEMIF_ERR_ACCES', 'not authorized'),
+      () => this.#begin(hello, n),
+    );
+  }
+
+  /** Creates the memory and starts the lock-step sequence (§6.3 step 2). */
+  #begin(hello: Hello, n: SlaveNegotiated): void {
+    const o = this.options;
     if (n.numS2M < 1 || n.numM2S < 1) {
       throw new PeerRefusedError('MEMIF_ERR_MAXRING', 'master accepts no rings in one direction');
     }

@@ -80,7 +80,8 @@ describe('interop with DPDK net_memif: echo', { skip: testpmdAvailable() ? false
           iface = await Memif.create({ role: 'slave', ...ourOptions, reconnectIntervalMs: 100 });
         } else {
           // The DPDK client connects once, when its port starts: we must listen first.
-          iface = await Memif.create({ role: 'master', ...ourOptions });
+          // DPDK's zero-copy memory is a memfd that cannot be sealed: trusting it is an explicit choice.
+          iface = await Memif.create({ role: 'master', ...ourOptions, allowUnsealedRegions: c.zeroCopy === true });
           pmd = await Testpmd.start({ role: 'client', ...pmdOptions });
         }
         await iface.waitForConnect();
