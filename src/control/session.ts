@@ -61,6 +61,7 @@ const reasonCodes: [RegExp, ErrorName][] = [
   [/already connected/i, 'MEMIF_ERR_ALRCONN'],
   [/mode/i, 'MEMIF_ERR_MODE'],
   [/version/i, 'MEMIF_ERR_PROTO'],
+  [/not authori[sz]ed|permission denied/i, 'MEMIF_ERR_ACCES'],
 ];
 
 /**
