@@ -30,3 +30,5 @@ export { defaultLogger, type Logger } from './log.js';
 export type { MemifOptions } from './options.js';
 export * as packet from './packet/index.js';
 export type { RxMode } from './queue/rx.js';
+export type { RxBurst } from './queue/rx-burst.js';
+export type { TxBurst } from './queue/tx-burst.js';

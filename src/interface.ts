@@ -14,7 +14,9 @@ import { type NativeBinding, native } from './native.js';
 import { type MemifOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import type { QueueInit } from './queue/queue-init.js';
 import { type RxMode, RxQueue } from './queue/rx.js';
+import type { RxBurst } from './queue/rx-burst.js';
 import { TxQueue } from './queue/tx.js';
+import type { TxBurst } from './queue/tx-burst.js';
 
 /** Counters and ring state of one queue, from `details()`. */
 export interface QueueDetails {
@@ -174,6 +176,36 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     const out = q.burst(max);
     if (q.fault !== undefined) this.#onQueueFault(q.fault);
     return out;
+  }
+
+  /**
+   * Zero-copy receive: up to `max` packets left in the shared buffers, as an RxBurst (the same
+   * object for every burst of this queue). Read them in place — `length(i)`, `region(i, seg)`,
+   * `offset(i, seg)`, `segmentLength(i, seg)` over `bytes(region)`, or `view(i)` / `copy(i, …)` —
+   * then call `release()` to give the buffers back, before the next burst of this queue.
+   * No allocation per packet; one index store per burst.
+   */
+  rxBurstZeroCopy(queueId: number, max = DEFAULT_BURST): RxBurst {
+    const q = this.#queue(this.#rx, queueId, 'rx');
+    if (!Number.isInteger(max) || max < 1) throw new InvalidArgumentError(`max must be a positive integer; got ${max}`);
+    const burst = q.burstZeroCopy(max);
+    if (q.fault !== undefined) this.#onQueueFault(q.fault);
+    return burst;
+  }
+
+  /**
+   * Zero-copy transmit: up to `count` free buffers of tx queue `queueId` to write packets into in
+   * place, as a TxBurst (the same object for every burst of this queue): write into
+   * `bytes(region(i))` at `offset(i)` (up to `capacity(i)` bytes), `setLength(i, n, more?)`, then
+   * `commit(n)` publishes buffers [0, n) with one index store and at most one interrupt.
+   */
+  txAlloc(queueId: number, count = DEFAULT_BURST): TxBurst {
+    const q = this.#queue(this.#tx, queueId, 'tx');
+    if (!Number.isInteger(count) || count < 1)
+      throw new InvalidArgumentError(`count must be a positive integer; got ${count}`);
+    const burst = q.alloc(count);
+    if (q.fault !== undefined) this.#onQueueFault(q.fault);
+    return burst;
   }
 
   /**
@@ -355,6 +387,7 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     }
     this.#conn = undefined;
     for (const q of this.#rx) q.close();
+    for (const q of this.#tx) q.close();
     this.#rx = [];
     this.#tx = [];
     this.#info = undefined;

@@ -3,9 +3,11 @@
 // ring from its own buffers and refills it (§8.2, §8.3). Packets come back as Buffers the caller
 // owns; chains are reassembled, and a chain cut at the published index waits for the next burst.
 import { DESC_FLAG_NEXT, RING_FLAG_MASK_INT } from '../constants.js';
+import { StateError } from '../errors.js';
 import type { NativePoller } from '../native.js';
 import type { Ring } from '../shm/ring.js';
 import type { QueueInit } from './queue-init.js';
+import { RxBurst } from './rx-burst.js';
 
 /** How a queue learns that packets arrived. */
 export type RxMode = 'interrupt' | 'polling';
@@ -34,10 +36,15 @@ export class RxQueue {
   /** Slave only: our head on the M2S ring (how far we have offered buffers). */
   #head: number;
   #poller: NativePoller | undefined;
-  // Scratch for one packet's fragments, read once from the descriptors, then copied.
-  readonly #fragRegion: Uint16Array;
-  readonly #fragOffset: Uint32Array;
-  readonly #fragLength: Uint32Array;
+  /** The packets of the current burst, as checked segments (reused for every burst). */
+  readonly #rxBurst: RxBurst;
+  /** Where #last goes, and the bytes counted, when the current burst is given back. */
+  #pendingLast = 0;
+  #pendingBytes = 0;
+  /** Master: S2M slots whose NEXT flag is cleared when the burst is given back. */
+  readonly #nextSlots: Uint16Array;
+  #nextCount = 0;
+  #closed = false;
 
   constructor(init: RxQueueInit) {
     this.#init = init;
@@ -47,80 +54,113 @@ export class RxQueue {
     // Master: our tail is where reading starts. Slave: the master's tail starts where we left it.
     this.#last = init.ring.loadTail();
     this.#head = init.ring.loadHead();
-    this.#fragRegion = new Uint16Array(init.ring.size);
-    this.#fragOffset = new Uint32Array(init.ring.size);
-    this.#fragLength = new Uint32Array(init.ring.size);
+    this.#rxBurst = new RxBurst(init.regions, init.ring.size, () => this.#commit());
+    this.#nextSlots = new Uint16Array(init.ring.size);
   }
 
-  /** Up to `max` whole packets, oldest first. */
+  /** Up to `max` whole packets, oldest first, copied out; the slots go back to the peer at once. */
   burst(max: number): Buffer[] {
-    if (this.fault !== undefined) return [];
-    if (this.#init.role === 'master') return this.#burstS2M(max);
-    const out = this.#burstM2S(max);
-    this.refill();
-    return out;
-  }
-
-  /** Master: read what the slave published on S2M, then release the slots (tail). */
-  #burstS2M(max: number): Buffer[] {
-    const ring = this.ring;
-    const u16 = ring.u16;
-    // Acquire: descriptors and data the slave wrote before its head store are visible.
-    const head = Atomics.load(u16, ring.headIndex);
-    const avail = (head - this.#last) & 0xffff;
-    if (avail > ring.size) {
-      this.#setFault(`S2M ring ${this.id}: head ${head} moved more than ${ring.size} slots past tail ${this.#last}`);
-      return [];
+    this.#assertIdle();
+    const n = this.#walk(max);
+    const b = this.#rxBurst;
+    const regions = this.#init.regions;
+    const out = new Array<Buffer>(n);
+    for (let i = 0; i < n; i++) {
+      const buf = Buffer.allocUnsafe(b.packetLength[i]);
+      let at = 0;
+      for (let s = b.first[i], end = b.first[i + 1]; s < end; s++) {
+        const off = b.segOffset[s];
+        const len = b.segLength[s];
+        buf.set(regions[b.segRegion[s]].bytes.subarray(off, off + len), at);
+        at += len;
+      }
+      out[i] = buf;
     }
-    const out = this.#collect(max, avail, avail === ring.size, true);
-    // Release: our reads of the consumed buffers are done before the slave sees the new tail.
-    Atomics.store(u16, ring.tailIndex, this.#last);
+    this.#commit();
     return out;
-  }
-
-  /** Slave: read what the master filled on M2S (it advanced tail). */
-  #burstM2S(max: number): Buffer[] {
-    const ring = this.ring;
-    // Acquire: descriptors and data the master wrote before its tail store are visible.
-    const tail = Atomics.load(ring.u16, ring.tailIndex);
-    const avail = (tail - this.#last) & 0xffff;
-    const offered = (this.#head - this.#last) & 0xffff;
-    if (avail > offered) {
-      this.#setFault(`M2S ring ${this.id}: tail ${tail} moved past the buffers offered (head ${this.#head})`);
-      return [];
-    }
-    return this.#collect(max, avail, avail === ring.size, false);
   }
 
   /**
-   * Walks `avail` published descriptors from #last, copying whole packets out. `validateAddress`:
-   * the master follows the peer's region/offset (checked here); the slave reads its own buffers.
+   * Up to `max` whole packets left in the shared buffers (zero-copy). The same RxBurst object
+   * comes back every time; call its release() when done, before the next burst of this queue.
    */
-  #collect(max: number, avail: number, ringFull: boolean, validateAddress: boolean): Buffer[] {
+  burstZeroCopy(max: number): RxBurst {
+    this.#assertIdle();
+    this.#walk(max);
+    this.#rxBurst.open();
+    return this.#rxBurst;
+  }
+
+  #assertIdle(): void {
+    if (this.#rxBurst.live) {
+      throw new StateError('MEMIF_ERR_ALREADY', `rx queue ${this.id}: release the previous zero-copy burst first`);
+    }
+  }
+
+  /**
+   * Reads the published descriptors from #last into the burst's segment arrays, checking each
+   * before it is used: the master follows the peer's region/offset (inside a region, or fault);
+   * the slave reads its own buffer for the slot (length within its buffer size, or fault).
+   * Whole packets only; a chain cut at the published index waits. Nothing is given back yet.
+   */
+  #walk(max: number): number {
+    const b = this.#rxBurst;
+    b.count = 0;
+    b.first[0] = 0;
+    this.#pendingLast = this.#last;
+    this.#pendingBytes = 0;
+    this.#nextCount = 0;
+    if (this.fault !== undefined) return 0;
     const ring = this.ring;
     const u16 = ring.u16;
     const u32 = ring.u32;
     const mask = ring.mask;
     const desc16 = ring.desc16;
     const desc32 = ring.desc32;
+    const master = this.#init.role === 'master';
+    let avail: number;
+    if (master) {
+      // Acquire: descriptors and data the slave wrote before its head store are visible.
+      const head = Atomics.load(u16, ring.headIndex);
+      avail = (head - this.#last) & 0xffff;
+      if (avail > ring.size) {
+        this.#setFault(`S2M ring ${this.id}: head ${head} moved more than ${ring.size} slots past tail ${this.#last}`);
+        return 0;
+      }
+    } else {
+      // Acquire: descriptors and data the master wrote before its tail store are visible.
+      const tail = Atomics.load(u16, ring.tailIndex);
+      avail = (tail - this.#last) & 0xffff;
+      if (avail > ((this.#head - this.#last) & 0xffff)) {
+        this.#setFault(`M2S ring ${this.id}: tail ${tail} moved past the buffers offered (head ${this.#head})`);
+        return 0;
+      }
+    }
     const regions = this.#init.regions;
     const B = this.bufferSize;
     const base = this.#init.buffersOffset;
-    const fragRegion = this.#fragRegion;
-    const fragOffset = this.#fragOffset;
-    const fragLength = this.#fragLength;
-    const out: Buffer[] = [];
+    const segRegion = b.segRegion;
+    const segOffset = b.segOffset;
+    const segLength = b.segLength;
+    const nextSlots = this.#nextSlots;
     let cur = this.#last;
     let consumed = 0;
+    let packets = 0;
+    let seg = 0;
     let bytes = 0;
-    packet: while (out.length < max && consumed < avail) {
+    packet: while (packets < max && consumed < avail) {
+      const start = seg;
+      const nextStart = this.#nextCount;
       let n = 0;
       let total = 0;
       let empty = false;
       for (;;) {
         if (consumed + n >= avail) {
-          // The chain goes on past what is published: wait for the rest, unless it never can come.
-          if (ringFull) this.#setFault(`ring ${this.id}: a chained packet is longer than the whole ring`);
+          // The chain goes on past what is published: wait for the rest, unless it alone already
+          // fills the whole ring, so that its end can never come.
+          if (n === ring.size) this.#setFault(`ring ${this.id}: a chained packet is longer than the whole ring`);
+          seg = start;
+          this.#nextCount = nextStart;
           break packet;
         }
         const slot = (cur + n) & mask;
@@ -130,61 +170,77 @@ export class RxQueue {
         const length = u32[d32 + 1];
         let region = 0;
         let offset: number;
-        if (validateAddress) {
+        if (master) {
           region = u16[d16 + 1];
           offset = u32[d32 + 2];
           if (region >= regions.length || offset + length > regions[region].size) {
             this.#setFault(
               `descriptor outside the shared memory: S2M ring ${this.id} slot ${slot}, region ${region}, offset ${offset}, length ${length}`,
             );
+            seg = start;
+            this.#nextCount = nextStart;
             break packet;
           }
         } else {
           offset = base + slot * B;
           if (length > B) {
             this.#setFault(`M2S ring ${this.id} slot ${slot}: length ${length} exceeds the buffer size ${B}`);
+            seg = start;
             break packet;
           }
         }
         if (length === 0) empty = true;
-        fragRegion[n] = region;
-        fragOffset[n] = offset;
-        fragLength[n] = length;
+        segRegion[seg] = region;
+        segOffset[seg] = offset;
+        segLength[seg] = length;
+        seg++;
         total += length;
         n++;
         if ((flags & DESC_FLAG_NEXT) === 0) break;
-      }
-      if (empty) {
-        this.errors++;
-      } else {
-        const buf = Buffer.allocUnsafe(total);
-        let at = 0;
-        for (let k = 0; k < n; k++) {
-          const src = regions[fragRegion[k]].bytes;
-          const off = fragOffset[k];
-          buf.set(src.subarray(off, off + fragLength[k]), at);
-          at += fragLength[k];
-        }
-        out.push(buf);
-        bytes += total;
-      }
-      // A DPDK 22.11 client does not rewrite flags on a packet's first descriptor: clear the NEXT
-      // bits we consumed so no stale one merges later frames (peers.md). The slave refills its own.
-      if (validateAddress && n > 1) {
-        for (let k = 0; k < n - 1; k++) u16[desc16 + ((cur + k) & mask) * 8] = 0;
+        // A DPDK 22.11 client does not rewrite flags on a packet's first descriptor: the NEXT bits
+        // we consume are cleared on release, so no stale one merges later frames (peers.md).
+        if (master) nextSlots[this.#nextCount++] = slot;
       }
       cur = (cur + n) & 0xffff;
       consumed += n;
+      if (empty) {
+        // A packet with an empty fragment is dropped (VPP does the same), and counted.
+        this.errors++;
+        seg = start;
+        continue;
+      }
+      b.packetLength[packets] = total;
+      packets++;
+      b.first[packets] = seg;
+      bytes += total;
     }
-    this.#last = cur;
-    this.packets += out.length;
-    this.bytes += bytes;
-    return out;
+    b.count = packets;
+    this.#pendingLast = cur;
+    this.#pendingBytes = bytes;
+    return packets;
+  }
+
+  /** Gives what #walk consumed back to the peer: one release-store of tail (master) or a refill (slave). */
+  #commit(): void {
+    if (this.#closed) return;
+    const ring = this.ring;
+    const u16 = ring.u16;
+    for (let k = 0; k < this.#nextCount; k++) u16[ring.desc16 + this.#nextSlots[k] * 8] = 0;
+    this.#nextCount = 0;
+    this.#last = this.#pendingLast;
+    this.packets += this.#rxBurst.count;
+    this.bytes += this.#pendingBytes;
+    if (this.#init.role === 'master') {
+      // Release: our reads of the consumed buffers are done before the slave sees the new tail.
+      Atomics.store(u16, ring.tailIndex, this.#last);
+    } else {
+      this.refill();
+    }
   }
 
   /** Slave: offer every free M2S slot again as an empty buffer of bufferSize bytes (§8.3). */
   refill(): void {
-    if (this.#init.role !== 'slave' || this.fault !== undefined) return;
+    if (this.#init.role !== 'slave' || this.fault !== undefined || this.#closed) return;
     const ring = this.ring;
     const u16 = ring.u16;
     const u32 = ring.u32;
@@ -243,10 +299,15 @@ export class RxQueue {
     });
   }
 
-  /** Stops watching the eventfd (before the connection's fds are closed). */
+  /**
+   * Stops watching the eventfd (before the connection's fds are closed). A zero-copy burst still
+   * held becomes unusable: its accessors throw and its release() no longer touches the ring.
+   */
   close(): void {
     this.#poller?.close();
     this.#poller = undefined;
+    this.#closed = true;
+    this.#rxBurst.release();
   }
 
   #setFault(reason: string): void {

@@ -3,9 +3,10 @@
 // each descriptor's length as its capacity (§8.2, §8.3). One burst = one acquire-load of the
 // peer's index, one release-store of ours, at most one eventfd kick.
 import { DESC_FLAG_NEXT, RING_FLAG_MASK_INT } from '../constants.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, StateError } from '../errors.js';
 import type { Ring } from '../shm/ring.js';
 import type { QueueInit } from './queue-init.js';
+import { TxBurst } from './tx-burst.js';
 
 export class TxQueue {
   readonly id: number;
@@ -23,6 +24,8 @@ export class TxQueue {
   readonly #init: QueueInit;
   /** Our own index: head (slave, S2M) or tail (master, M2S). */
   #index: number;
+  readonly #txBurst: TxBurst;
+  #closed = false;
   // Scratch for the master's plan of one packet's fragments (validated once, then written).
   readonly #fragRegion: Uint16Array;
   readonly #fragOffset: Uint32Array;
@@ -38,6 +41,103 @@ export class TxQueue {
     this.#fragRegion = new Uint16Array(n);
     this.#fragOffset = new Uint32Array(n);
     this.#fragCapacity = new Uint32Array(n);
+    this.#txBurst = new TxBurst(init.regions, init.ring.size, (count) => this.#commit(count));
+  }
+
+  /**
+   * Zero-copy: up to `max` free buffers to write packets into in place. The same TxBurst comes
+   * back every time; publish with its commit(n) (or give back with abort()) before the next burst.
+   */
+  alloc(max: number): TxBurst {
+    const b = this.#txBurst;
+    if (b.live)
+      throw new StateError('MEMIF_ERR_ALREADY', `tx queue ${this.id}: commit or abort the previous burst first`);
+    const ring = this.ring;
+    const u16 = ring.u16;
+    const u32 = ring.u32;
+    const mask = ring.mask;
+    const size = ring.size;
+    let n = 0;
+    if (this.fault === undefined && this.#init.role === 'slave') {
+      // Acquire: the master's reads of the slots it released happened before its store of tail.
+      const used = (this.#index - Atomics.load(u16, ring.tailIndex)) & 0xffff;
+      if (used > size) this.#setFault(`S2M ring ${this.id}: tail is ahead of head ${this.#index}`);
+      else n = Math.min(max, size - used);
+      const B = this.bufferSize;
+      const base = this.#init.buffersOffset;
+      for (let k = 0; k < n; k++) {
+        b.bufRegion[k] = 0;
+        b.bufOffset[k] = base + ((this.#index + k) & mask) * B;
+        b.bufCapacity[k] = B;
+      }
+    } else if (this.fault === undefined) {
+      // Acquire: the slave's refilled descriptors are visible once we see its head.
+      const free = (Atomics.load(u16, ring.headIndex) - this.#index) & 0xffff;
+      if (free > size) this.#setFault(`M2S ring ${this.id}: head moved more than ${size} slots past tail`);
+      const regions = this.#init.regions;
+      const want = free > size ? 0 : Math.min(max, free);
+      // Each offered buffer is read and checked once; the caller writes only where we said.
+      for (; n < want; n++) {
+        const slot = (this.#index + n) & mask;
+        const region = u16[ring.desc16 + slot * 8 + 1];
+        const room = u32[ring.desc32 + slot * 4 + 1];
+        const offset = u32[ring.desc32 + slot * 4 + 2];
+        if (region >= regions.length || room === 0 || offset + room > regions[region].size) {
+          this.#setFault(
+            `descriptor outside the shared memory: M2S ring ${this.id} slot ${slot}, region ${region}, offset ${offset}, length ${room}`,
+          );
+          break;
+        }
+        b.bufRegion[n] = region;
+        b.bufOffset[n] = offset;
+        b.bufCapacity[n] = room;
+      }
+    }
+    b.open(n);
+    return b;
+  }
+
+  /** Writes the descriptors of TxBurst buffers [0, n) and publishes them (checked by TxBurst.commit). */
+  #commit(n: number): number {
+    if (n === 0 || this.#closed) return 0;
+    const b = this.#txBurst;
+    const ring = this.ring;
+    const u16 = ring.u16;
+    const u32 = ring.u32;
+    const mask = ring.mask;
+    const slave = this.#init.role === 'slave';
+    let index = this.#index;
+    let packets = 0;
+    let bytes = 0;
+    for (let k = 0; k < n; k++) {
+      const slot = index & mask;
+      const d16 = ring.desc16 + slot * 8;
+      const d32 = ring.desc32 + slot * 4;
+      const more = b.bufMore[k];
+      u16[d16] = more ? DESC_FLAG_NEXT : 0;
+      u32[d32 + 1] = b.bufLength[k];
+      if (slave) {
+        u16[d16 + 1] = b.bufRegion[k];
+        u32[d32 + 2] = b.bufOffset[k];
+        u32[d32 + 3] = 0;
+      }
+      if (!more) packets++;
+      bytes += b.bufLength[k];
+      index = (index + 1) & 0xffff;
+    }
+    // Release: descriptors and data are visible before the new index.
+    Atomics.store(u16, slave ? ring.headIndex : ring.tailIndex, index);
+    this.#index = index;
+    this.packets += packets;
+    this.bytes += bytes;
+    this.#kick();
+    return packets;
+  }
+
+  /** The zero-copy burst of this queue can no longer publish (the connection is going away). */
+  close(): void {
+    this.#closed = true;
+    this.#txBurst.abort();
   }
 
   /**
@@ -46,6 +146,9 @@ export class TxQueue {
    * `oversized` and `errors`) and counts as taken, so that the caller moves on.
    */
   burst(packets: readonly Uint8Array[], count: number): number {
+    if (this.#txBurst.live) {
+      throw new StateError('MEMIF_ERR_ALREADY', `tx queue ${this.id}: commit or abort the zero-copy burst first`);
+    }
     const max = this.maxPacketSize;
     for (let i = 0; i < count; i++) {
       const p = packets[i];

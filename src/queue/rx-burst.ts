@@ -1,0 +1,137 @@
+// RxBurst: one zero-copy receive burst — its packets left in the shared buffers, each seen as its
+// segments (region, offset, length), already checked against the regions. One object per queue,
+// reused for every burst: no allocation per packet or per burst. Every accessor throws once the
+// burst is released, so a stale burst cannot be mistaken for the next one.
+import { InvalidArgumentError, StateError } from '../errors.js';
+import type { Region } from '../shm/region.js';
+
+export class RxBurst {
+  /** Packets in this burst. */
+  count = 0;
+  readonly #regions: readonly Region[];
+  /** Segment arrays, in order; packet i's segments are [first[i], first[i + 1]). */
+  readonly segRegion: Uint16Array;
+  readonly segOffset: Uint32Array;
+  readonly segLength: Uint32Array;
+  readonly first: Uint16Array;
+  readonly packetLength: Uint32Array;
+  #live = false;
+  readonly #release: () => void;
+
+  /** @internal Built by RxQueue; `capacity` is the ring size. */
+  constructor(regions: readonly Region[], capacity: number, release: () => void) {
+    this.#regions = regions;
+    this.segRegion = new Uint16Array(capacity);
+    this.segOffset = new Uint32Array(capacity);
+    this.segLength = new Uint32Array(capacity);
+    this.first = new Uint16Array(capacity + 1);
+    this.packetLength = new Uint32Array(capacity);
+    this.#release = release;
+  }
+
+  /** @internal */
+  open(): void {
+    this.#live = true;
+  }
+
+  /** True until release(). */
+  get live(): boolean {
+    return this.#live;
+  }
+
+  /** Total bytes of packet `i`. */
+  length(i: number): number {
+    this.#check(i);
+    return this.packetLength[i];
+  }
+
+  /** Number of segments (buffers) of packet `i`: 1 unless it was chained. */
+  segments(i: number): number {
+    this.#check(i);
+    return this.first[i + 1] - this.first[i];
+  }
+
+  /** Region index of segment `seg` of packet `i`. */
+  region(i: number, seg = 0): number {
+    return this.segRegion[this.#segment(i, seg)];
+  }
+
+  /** Offset in its region of segment `seg` of packet `i`. */
+  offset(i: number, seg = 0): number {
+    return this.segOffset[this.#segment(i, seg)];
+  }
+
+  /** Bytes in segment `seg` of packet `i`. */
+  segmentLength(i: number, seg = 0): number {
+    return this.segLength[this.#segment(i, seg)];
+  }
+
+  /** The whole mapping of region `r` (the same object every time): read packet bytes from it in place. */
+  bytes(r: number): Uint8Array {
+    if (!this.#live) throw released();
+    const region = this.#regions[r];
+    if (region === undefined) throw new InvalidArgumentError(`no region ${r}`);
+    return region.bytes;
+  }
+
+  /**
+   * Packet `i` as one Uint8Array: a view into shared memory for a single segment (valid until
+   * release(); it allocates the view object), or a gathered copy for a chain.
+   */
+  view(i: number): Uint8Array {
+    this.#check(i);
+    const s = this.first[i];
+    if (this.first[i + 1] - s === 1) {
+      const off = this.segOffset[s];
+      return this.#regions[this.segRegion[s]].bytes.subarray(off, off + this.segLength[s]);
+    }
+    const out = Buffer.allocUnsafe(this.packetLength[i]);
+    this.copy(i, out);
+    return out;
+  }
+
+  /** Copies packet `i` (all its segments) into `target` at `at`; returns the bytes copied. */
+  copy(i: number, target: Uint8Array, at = 0): number {
+    this.#check(i);
+    const len = this.packetLength[i];
+    if (at < 0 || at + len > target.length) {
+      throw new InvalidArgumentError(
+        `target has room for ${target.length - at} bytes at ${at}; packet ${i} has ${len}`,
+      );
+    }
+    for (let s = this.first[i], end = this.first[i + 1]; s < end; s++) {
+      const off = this.segOffset[s];
+      const n = this.segLength[s];
+      target.set(this.#regions[this.segRegion[s]].bytes.subarray(off, off + n), at);
+      at += n;
+    }
+    return len;
+  }
+
+  /** Gives the buffers back to the peer (one index store for the whole burst). Idempotent. */
+  release(): void {
+    if (!this.#live) return;
+    this.#live = false;
+    this.#release();
+  }
+
+  #check(i: number): void {
+    if (!this.#live) throw released();
+    if (!(i >= 0 && i < this.count && Number.isInteger(i))) {
+      throw new InvalidArgumentError(`packet index must be from 0 to ${this.count - 1}; got ${i}`);
+    }
+  }
+
+  #segment(i: number, seg: number): number {
+    this.#check(i);
+    const s = this.first[i] + seg;
+    if (!(seg >= 0 && s < this.first[i + 1] && Number.isInteger(seg))) {
+      throw new InvalidArgumentError(`packet ${i} has ${this.first[i + 1] - this.first[i]} segment(s); got ${seg}`);
+    }
+    return s;
+  }
+}
+
+function released(): StateError {
+  return new StateError('MEMIF_ERR_NOCONN', 'this zero-copy burst was released; its buffers belong to the peer again');
+}
