@@ -165,6 +165,9 @@ const errnoToName: Record<string, ErrorName> = {
   ENOMEM: 'MEMIF_ERR_NOMEM',
   ENOTSOCK: 'MEMIF_ERR_FILE_NOT_SOCK',
   EADDRINUSE: 'MEMIF_ERR_ALREADY',
+  // A peer that hung up, seen by a send rather than a receive, is the same event.
+  EPIPE: 'MEMIF_ERR_DISCONNECTED',
+  ECONNRESET: 'MEMIF_ERR_DISCONNECTED',
 };
 
 /** A system call failed; `errno` and `syscall` say which and why. */

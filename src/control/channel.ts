@@ -69,7 +69,7 @@ export class ControlChannel {
       if (this.#trySend(bytes, fd)) return;
     } catch (err) {
       this.close();
-      queueMicrotask(() => this.#handler.onClose(SystemError.from(err)));
+      queueMicrotask(() => this.#handler.onClose(peerGone(err)));
       return;
     }
     this.#queue.push({ bytes, fd });
@@ -143,7 +143,13 @@ export class ControlChannel {
       }
       let msg: Message;
       try {
-        msg = decodeMessage(meta[2] & 1 ? this.#rx : this.#rx.subarray(0, n));
+        if (meta[2] & 1) {
+          throw new ProtocolError(
+            'MEMIF_ERR_MFMSG',
+            `control message longer than ${MSG_SIZE} bytes; every message is ${MSG_SIZE}`,
+          );
+        }
+        msg = decodeMessage(this.#rx.subarray(0, n));
       } catch (err) {
         if (fd >= 0) this.#binding.close(fd);
         throw err;
@@ -162,10 +168,19 @@ export class ControlChannel {
    * why, since the socket still works; a peer that hung up or a failed syscall gets nothing.
    */
   #fail(err: unknown): void {
-    const error = SystemError.from(err);
+    const error = peerGone(err);
     const violation = error instanceof ProtocolError && error.errorName !== 'MEMIF_ERR_DISCONNECTED';
     if (violation) this.disconnect(error.message);
     else this.close();
     this.#handler.onClose(error);
   }
+}
+
+/** A send that fails because the peer already left reads like the hang-up a receive would see. */
+function peerGone(err: unknown): Error {
+  const code = (err as { code?: unknown })?.code;
+  if (code === 'EPIPE' || code === 'ECONNRESET') {
+    return new ProtocolError('MEMIF_ERR_DISCONNECTED', 'peer closed the control connection');
+  }
+  return SystemError.from(err);
 }

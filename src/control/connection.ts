@@ -41,9 +41,15 @@ export abstract class Connection implements ChannelHandler {
   ) {
     this.resources = new SessionResources(binding);
     this.channel = new ControlChannel(fd, binding, this);
+    this.restartHandshakeTimer(handshakeTimeoutMs);
+  }
+
+  /** (Re)starts the limit on the handshake's duration. */
+  protected restartHandshakeTimer(ms: number): void {
+    clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
-      this.fail(new Refusal('MEMIF_ERR_AGAIN', `handshake not finished within ${handshakeTimeoutMs} ms`));
-    }, handshakeTimeoutMs);
+      this.fail(new Refusal('MEMIF_ERR_AGAIN', `handshake not finished within ${ms} ms`));
+    }, ms);
     this.#timer.unref();
   }
 

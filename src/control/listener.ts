@@ -113,9 +113,14 @@ export class MasterListener implements MasterDirectory {
     return this.#endpoints.get(id);
   }
 
+  bound(conn: MasterConnection): void {
+    this.#pending.delete(conn);
+  }
+
   forget(conn: MasterConnection): void {
     this.#pending.delete(conn);
-    if (conn.error !== undefined && conn.endpoint === undefined) {
+    // A refusal that concerns an interface (wrong secret, mode) is reported by that interface.
+    if (conn.error !== undefined && !conn.claimed) {
       const held = this.#logLimit.admit(conn.error.errorName);
       if (held !== undefined) {
         this.logger.info('memif: connection refused before binding', {
@@ -150,8 +155,10 @@ export class MasterListener implements MasterDirectory {
         }
         continue;
       }
-      const any = this.#endpoints.values().next().value as MasterEndpoint;
-      const conn = new MasterConnection(fd, this, this.#binding, this.logger, any.options.handshakeTimeoutMs);
+      // Before INIT names the interface, the shortest limit of the socket's interfaces applies.
+      let timeoutMs = Number.POSITIVE_INFINITY;
+      for (const ep of this.#endpoints.values()) timeoutMs = Math.min(timeoutMs, ep.options.handshakeTimeoutMs);
+      const conn = new MasterConnection(fd, this, this.#binding, this.logger, timeoutMs);
       this.#pending.add(conn);
       conn.hello(this.#hello);
     }

@@ -41,6 +41,8 @@ export interface MasterEndpoint extends ConnectionOwner {
 /** The listener's side of a pending connection. */
 export interface MasterDirectory {
   lookup(id: number): MasterEndpoint | undefined;
+  /** INIT bound the connection to an interface: it no longer counts as pending. */
+  bound(conn: MasterConnection): void;
   forget(conn: MasterConnection): void;
 }
 
@@ -70,6 +72,11 @@ export class MasterConnection extends Connection {
   /** Sends HELLO (right after accept). */
   hello(bytes: Buffer): void {
     this.channel.send(bytes);
+  }
+
+  /** True once a failure of this connection concerns an interface (which reports it itself). */
+  get claimed(): boolean {
+    return this.owner !== undefined;
   }
 
   /** The interface this connection is bound to, after INIT. */
@@ -123,6 +130,9 @@ export class MasterConnection extends Connection {
       this.#remoteName = init.name;
       this.owner = ep;
       ep.attach(this);
+      this.directory.bound(this);
+      // From here the interface's own limit applies to the rest of the handshake.
+      this.restartHandshakeTimer(ep.options.handshakeTimeoutMs);
       this.channel.send(encodeAck());
     };
     const authorize = o.authorize;

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import { type DisconnectInfo, Memif } from '../../src/index.js';
 import { echoCheck, frame, macswapped } from '../helpers/interop.js';
-import { newFds, settle, snapshot } from '../helpers/resources.js';
+import { newFds, type Resources, settle, snapshot } from '../helpers/resources.js';
 import { TESTPMD_MISSING, Testpmd, testpmdAvailable } from '../helpers/testpmd.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -27,7 +27,11 @@ describe('interop with DPDK net_memif: the peer dies', { skip: testpmdAvailable(
       const socketPath = tmp.socket();
       const pmdRole = our === 'slave' ? 'server' : 'client';
       // Our slave between two connections holds nothing; our master holds its listening socket.
-      let base = our === 'slave' ? (await settle(), snapshot()) : undefined;
+      let base: Resources | undefined;
+      if (our === 'slave') {
+        await settle();
+        base = snapshot();
+      }
       let pmd: Testpmd | undefined;
       let iface: Memif | undefined;
       try {

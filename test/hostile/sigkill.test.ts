@@ -1,0 +1,146 @@
+// Death by SIGKILL in the middle of a burst: a memif-ts peer in a child process, running traffic,
+// is killed while packets flow, in both roles. Our side reports a disconnect, checks every byte it
+// got before, releases every fd and mapping, keeps running, and then serves a new peer.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { after, before, describe, test } from 'node:test';
+import { setImmediate as tick } from 'node:timers/promises';
+import { Memif } from '../../src/index.js';
+import { ChildPeer } from '../helpers/child-peer.js';
+import { assertQuietLog, assertReleased, countingLogger, exchange, Reports } from '../helpers/hostile.js';
+import { snapshot } from '../helpers/resources.js';
+import { type TempDir, tempDir } from '../helpers/tmp.js';
+import { type StreamSpec, streamPacket, streams } from '../helpers/traffic.js';
+
+const T = { timeout: 30_000 };
+const MAX_SIZE = 1500;
+/** Packets received before the kill. */
+const KILL_AFTER = 3000;
+
+/**
+ * Sends our stream and checks the peer's, packet by packet, until the link drops; kills the child
+ * once `KILL_AFTER` packets came. Returns how many came and the indices of any that differed.
+ */
+async function pumpUntilDown(
+  iface: Memif,
+  child: ChildPeer,
+  send: StreamSpec,
+  expect: StreamSpec,
+): Promise<{ received: number; sent: number; bad: number[] }> {
+  let received = 0;
+  let sent = 0;
+  const bad: number[] = [];
+  let killed = false;
+  while (iface.connected) {
+    for (const p of iface.rxBurst(0, 64)) {
+      if (!p.equals(streamPacket(expect, received))) bad.push(received);
+      received++;
+    }
+    const batch: Buffer[] = [];
+    for (let i = 0; i < 32; i++) batch.push(streamPacket(send, sent + i));
+    sent += iface.txBurst(0, batch);
+    if (!killed && received >= KILL_AFTER) {
+      killed = true;
+      child.proc.kill('SIGKILL');
+    }
+    await tick();
+  }
+  return { received, sent, bad };
+}
+
+describe('a peer killed by SIGKILL in the middle of a burst', () => {
+  let tmp: TempDir;
+  const logger = countingLogger();
+  before(() => {
+    tmp = tempDir('memif-hostile-k-');
+  });
+  after(() => tmp.remove());
+
+  test('our master, the slave killed', T, async () => {
+    const socketPath = tmp.socket('master.sock');
+    const master = await Memif.create({ role: 'master', socketPath, id: 0, logger, rxMode: 'polling' });
+    try {
+      const reports = new Reports(master);
+      const before = snapshot();
+      const mark = logger.loud();
+      const child = new ChildPeer({
+        options: { role: 'slave', socketPath, id: 0 },
+        script: 'traffic',
+        count: 100_000_000,
+        maxSize: MAX_SIZE,
+        seed: 7,
+      });
+      const childClosed = once(child.proc, 'close');
+      await master.waitForConnect();
+      const s = streams(7, MAX_SIZE);
+      const r = await pumpUntilDown(master, child, s.master, s.slave);
+      assert.ok(r.received >= KILL_AFTER, `${r.received} received`);
+      assert.deepEqual(r.bad, [], 'every packet before the kill arrived intact');
+      const o = await reports.first();
+      assert.equal(o.kind, 'disconnect');
+      assert.equal(o.error.errorName, 'MEMIF_ERR_DISCONNECTED');
+      await childClosed;
+      assert.equal(child.proc.signalCode, 'SIGKILL');
+      await assertReleased(before, 'slave killed');
+      assertQuietLog(logger, mark, 3, 'slave killed');
+      // Still serving: a new slave connects and traffic passes.
+      const slave = await Memif.create({ role: 'slave', socketPath, id: 0, logger, rxMode: 'polling' });
+      try {
+        await Promise.all([slave.waitForConnect(), master.waitForConnect()]);
+        await exchange(master, slave, 'after a SIGKILL');
+      } finally {
+        await slave.close();
+      }
+    } finally {
+      await master.close();
+    }
+  });
+
+  test('our slave, the master killed', T, async () => {
+    const socketPath = tmp.socket('slave.sock');
+    const before = snapshot();
+    const mark = logger.loud();
+    const child = new ChildPeer({
+      options: { role: 'master', socketPath, id: 0 },
+      script: 'traffic',
+      count: 100_000_000,
+      maxSize: MAX_SIZE,
+      seed: 9,
+    });
+    const childClosed = once(child.proc, 'close');
+    const slave = await Memif.create({
+      role: 'slave',
+      socketPath,
+      id: 0,
+      logger,
+      rxMode: 'polling',
+      reconnectIntervalMs: 50,
+    });
+    try {
+      const reports = new Reports(slave);
+      await slave.waitForConnect();
+      const s = streams(9, MAX_SIZE);
+      const r = await pumpUntilDown(slave, child, s.slave, s.master);
+      assert.ok(r.received >= KILL_AFTER, `${r.received} received`);
+      assert.deepEqual(r.bad, [], 'every packet before the kill arrived intact');
+      const o = await reports.first();
+      assert.equal(o.kind, 'disconnect');
+      assert.equal(o.error.errorName, 'MEMIF_ERR_DISCONNECTED');
+      await childClosed;
+      assert.equal(child.proc.signalCode, 'SIGKILL');
+      // The slave keeps retrying (the dead master's socket file is left behind) and holds nothing.
+      await assertReleased(before, 'master killed');
+      assertQuietLog(logger, mark, 3, 'master killed');
+      // A new master on the same path: the slave comes back by itself.
+      const master = await Memif.create({ role: 'master', socketPath, id: 0, logger, rxMode: 'polling' });
+      try {
+        await Promise.all([slave.waitForConnect(), master.waitForConnect()]);
+        await exchange(master, slave, 'after the master was killed');
+      } finally {
+        await master.close();
+      }
+    } finally {
+      await slave.close();
+    }
+  });
+});
