@@ -253,6 +253,19 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// dup(fd): a new close-on-exec fd for the same open file (handed to a worker thread, which then
+// owns it; the original stays with its owner).
+Napi::Value Dup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckInt(info, 0, "fd")) return env.Null();
+  int fd = fcntl(info[0].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) {
+    ThrowErrno(env, "fcntl", errno);
+    return env.Null();
+  }
+  return Napi::Number::New(env, fd);
+}
+
 }  // namespace
 
 void InitSeqpacket(Napi::Env env, Napi::Object exports) {
@@ -263,6 +276,7 @@ void InitSeqpacket(Napi::Env env, Napi::Object exports) {
   exports.Set("recv", Napi::Function::New(env, Recv, "recv"));
   exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials, "peerCredentials"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("dup", Napi::Function::New(env, Dup, "dup"));
 }
 
 }  // namespace memif

@@ -32,3 +32,4 @@ export * as packet from './packet/index.js';
 export type { RxMode } from './queue/rx.js';
 export type { RxBurst } from './queue/rx-burst.js';
 export type { TxBurst } from './queue/tx-burst.js';
+export { type QueueHandle, WorkerQueue } from './queue/worker-queue.js';

@@ -17,6 +17,7 @@ import { type RxMode, RxQueue } from './queue/rx.js';
 import type { RxBurst } from './queue/rx-burst.js';
 import { TxQueue } from './queue/tx.js';
 import type { TxBurst } from './queue/tx-burst.js';
+import { makeHandle, type QueueHandle } from './queue/worker-queue.js';
 
 /** Counters and ring state of one queue, from `details()`. */
 export interface QueueDetails {
@@ -108,6 +109,9 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
   #peerCredentials: MemifDetails['peerCredentials'];
   readonly #waiters = new Set<() => void>();
   readonly #logLimit = new LogLimiter();
+  /** Int32Array[0] = 1 while this connection lives; shared with queues handed to workers. */
+  #link = new SharedArrayBuffer(4);
+  readonly #handedOff = new Set<string>();
 
   private constructor(options: ResolvedOptions, binding: NativeBinding) {
     super();
@@ -206,6 +210,39 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     const burst = q.alloc(count);
     if (q.fault !== undefined) this.#onQueueFault(q.fault);
     return burst;
+  }
+
+  /**
+   * Hands queue `queueId` (rx or tx) to another thread: returns a QueueHandle to post to a
+   * `worker_threads` Worker, where `WorkerQueue.attach(handle)` maps the same shared memory and
+   * drives the queue. This thread no longer uses that queue (its bursts throw) until the next
+   * connection. When the link goes down, the worker's bursts throw MEMIF_ERR_NOCONN: close it
+   * there, and hand off again after the next `connect`.
+   */
+  handOff(kind: 'rx' | 'tx', queueId: number): QueueHandle {
+    if (kind !== 'rx' && kind !== 'tx')
+      throw new InvalidArgumentError(`kind must be 'rx' or 'tx'; got ${JSON.stringify(kind)}`);
+    const q = this.#queue<RxQueue | TxQueue>(kind === 'rx' ? this.#rx : this.#tx, queueId, kind);
+    const info = this.#info as SessionInfo;
+    const master = this.options.role === 'master';
+    const rings = kind === 'rx' ? (master ? info.s2m : info.m2s) : master ? info.m2s : info.s2m;
+    const r = rings[queueId];
+    const handle = makeHandle(
+      kind,
+      q,
+      {
+        role: this.options.role,
+        cacheLineSize: this.options.cacheLineSize,
+        buffersOffset: info.buffersOffset(r.type, r.index),
+        eventfd: r.eventfd,
+        regions: info.regions,
+      },
+      this.#link,
+      this.#binding,
+    );
+    q.close();
+    this.#handedOff.add(`${kind}${queueId}`);
+    return handle;
   }
 
   /**
@@ -351,6 +388,9 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     const txRings = master ? info.m2s : info.s2m;
     this.#info = info;
     this.#lastFailure = '';
+    this.#link = new SharedArrayBuffer(4);
+    Atomics.store(new Int32Array(this.#link), 0, 1);
+    this.#handedOff.clear();
     this.#peerCredentials = conn.peerCredentials();
     const init = (r: SessionRing): QueueInit => ({
       id: r.index,
@@ -386,6 +426,8 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
       return;
     }
     this.#conn = undefined;
+    // Workers driving queues of this connection see it go down at their next burst.
+    Atomics.store(new Int32Array(this.#link), 0, 0);
     for (const q of this.#rx) q.close();
     for (const q of this.#tx) q.close();
     this.#rx = [];
@@ -415,6 +457,9 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
         `${kind} queue id must be from 0 to ${queues.length - 1}; got ${queueId}`,
         'MEMIF_ERR_QID',
       );
+    }
+    if (this.#handedOff.size > 0 && this.#handedOff.has(`${kind}${queueId}`)) {
+      throw new StateError('MEMIF_ERR_ALREADY', `${kind} queue ${queueId} is driven by a worker thread (handOff)`);
     }
     return q;
   }

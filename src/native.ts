@@ -24,6 +24,7 @@ export interface NativeBinding {
   recv(fd: number, into: Uint8Array, meta: Int32Array): number;
   peerCredentials(fd: number): [pid: number, uid: number, gid: number];
   close(fd: number): void;
+  dup(fd: number): number;
   memfdCreate(name: string, size: number): number;
   map(fd: number, size: number): ArrayBuffer;
   unmap(buffer: ArrayBuffer): boolean;

@@ -17,4 +17,6 @@ export interface QueueInit {
   /** The ring's eventfd: signalled by the producer, watched by the consumer. */
   eventfd: number;
   binding: NativeBinding;
+  /** Where a queue taken over from another thread resumes: its private index(es). */
+  resume?: { last: number; head: number };
 }

@@ -52,8 +52,8 @@ export class RxQueue {
     this.ring = init.ring;
     this.bufferSize = init.bufferSize;
     // Master: our tail is where reading starts. Slave: the master's tail starts where we left it.
-    this.#last = init.ring.loadTail();
-    this.#head = init.ring.loadHead();
+    this.#last = init.resume?.last ?? init.ring.loadTail();
+    this.#head = init.resume?.head ?? init.ring.loadHead();
     this.#rxBurst = new RxBurst(init.regions, init.ring.size, () => this.#commit());
     this.#nextSlots = new Uint16Array(init.ring.size);
   }

@@ -36,7 +36,7 @@ export class TxQueue {
     this.id = init.id;
     this.ring = init.ring;
     this.bufferSize = init.bufferSize;
-    this.#index = init.role === 'slave' ? init.ring.loadHead() : init.ring.loadTail();
+    this.#index = init.resume?.last ?? (init.role === 'slave' ? init.ring.loadHead() : init.ring.loadTail());
     const n = init.role === 'master' ? init.ring.size : 0;
     this.#fragRegion = new Uint16Array(n);
     this.#fragOffset = new Uint32Array(n);
