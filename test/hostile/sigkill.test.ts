@@ -8,7 +8,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { Memif } from '../../src/index.js';
 import { ChildPeer } from '../helpers/child-peer.js';
 import { assertQuietLog, assertReleased, countingLogger, exchange, Reports } from '../helpers/hostile.js';
-import { snapshot } from '../helpers/resources.js';
+import { type Resources, snapshot } from '../helpers/resources.js';
 import { type TempDir, tempDir } from '../helpers/tmp.js';
 import { type StreamSpec, streamPacket, streams } from '../helpers/traffic.js';
 
@@ -48,9 +48,31 @@ async function pumpUntilDown(
   return { received, sent, bad };
 }
 
+const logger = countingLogger();
+
+/** What must hold once the killed peer is gone: intact packets before, one typed disconnect, nothing left, a quiet log. */
+async function afterKill(
+  r: { received: number; bad: number[] },
+  reports: Reports,
+  childClosed: Promise<unknown>,
+  child: ChildPeer,
+  before: Resources,
+  mark: number,
+  label: string,
+): Promise<void> {
+  assert.ok(r.received >= KILL_AFTER, `${r.received} received`);
+  assert.deepEqual(r.bad, [], 'every packet before the kill arrived intact');
+  const o = await reports.first();
+  assert.equal(o.kind, 'disconnect');
+  assert.equal(o.error.errorName, 'MEMIF_ERR_DISCONNECTED');
+  await childClosed;
+  assert.equal(child.proc.signalCode, 'SIGKILL');
+  await assertReleased(before, label);
+  assertQuietLog(logger, mark, 3, label);
+}
+
 describe('a peer killed by SIGKILL in the middle of a burst', () => {
   let tmp: TempDir;
-  const logger = countingLogger();
   before(() => {
     tmp = tempDir('memif-hostile-k-');
   });
@@ -74,15 +96,7 @@ describe('a peer killed by SIGKILL in the middle of a burst', () => {
       await master.waitForConnect();
       const s = streams(7, MAX_SIZE);
       const r = await pumpUntilDown(master, child, s.master, s.slave);
-      assert.ok(r.received >= KILL_AFTER, `${r.received} received`);
-      assert.deepEqual(r.bad, [], 'every packet before the kill arrived intact');
-      const o = await reports.first();
-      assert.equal(o.kind, 'disconnect');
-      assert.equal(o.error.errorName, 'MEMIF_ERR_DISCONNECTED');
-      await childClosed;
-      assert.equal(child.proc.signalCode, 'SIGKILL');
-      await assertReleased(before, 'slave killed');
-      assertQuietLog(logger, mark, 3, 'slave killed');
+      await afterKill(r, reports, childClosed, child, before, mark, 'slave killed');
       // Still serving: a new slave connects and traffic passes.
       const slave = await Memif.create({ role: 'slave', socketPath, id: 0, logger, rxMode: 'polling' });
       try {
@@ -121,16 +135,8 @@ describe('a peer killed by SIGKILL in the middle of a burst', () => {
       await slave.waitForConnect();
       const s = streams(9, MAX_SIZE);
       const r = await pumpUntilDown(slave, child, s.slave, s.master);
-      assert.ok(r.received >= KILL_AFTER, `${r.received} received`);
-      assert.deepEqual(r.bad, [], 'every packet before the kill arrived intact');
-      const o = await reports.first();
-      assert.equal(o.kind, 'disconnect');
-      assert.equal(o.error.errorName, 'MEMIF_ERR_DISCONNECTED');
-      await childClosed;
-      assert.equal(child.proc.signalCode, 'SIGKILL');
       // The slave keeps retrying (the dead master's socket file is left behind) and holds nothing.
-      await assertReleased(before, 'master killed');
-      assertQuietLog(logger, mark, 3, 'master killed');
+      await afterKill(r, reports, childClosed, child, before, mark, 'master killed');
       // A new master on the same path: the slave comes back by itself.
       const master = await Memif.create({ role: 'master', socketPath, id: 0, logger, rxMode: 'polling' });
       try {
