@@ -1,0 +1,1022 @@
+// npm run bench: memif-ts measured in one run and printed as one table — memif-ts ↔ memif-ts
+// (one-way, echo; copy and zero-copy API; 64 / 1,500 / 9,000 B; 1–2 queues), memif-ts ↔ testpmd beside
+// testpmd ↔ testpmd, round-trip latency, heap and GCs, a memcpy reference, and the targets.
+// node out/bench/run.js [--quick] [--json FILE] [--repeat N (median of N)] [--only REGEX] [--verbose]
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Memif } from 'memif-ts';
+import type { FromPeer, PeerSpec, ToPeer } from './memif-peer.js';
+import {
+  cleanupAll,
+  cpuTicks,
+  installExitHandlers,
+  machineInfo,
+  onCleanup,
+  type Placement,
+  pinSelf,
+  sleep,
+  spawnPinned,
+  stealPercent,
+  withTimeout,
+} from './procs.js';
+import { bytesPerPacket, formatReport, type Report, type Row, type Target } from './table.js';
+import { sweepStale, Testpmd, testpmdAvailable } from './testpmd.js';
+import {
+  type Api,
+  BUFFER_SIZE,
+  Control,
+  calibrate,
+  frame,
+  type RxMode,
+  run,
+  type WorkResult,
+  type WorkSpec,
+} from './workloads.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    only: { type: 'string' },
+    verbose: { type: 'boolean', default: false },
+    repeat: { type: 'string', default: '1' },
+  },
+});
+const QUICK = args.quick === true;
+/** Each row is measured this many times; the table keeps the median. */
+const REPEAT = Math.max(1, Math.floor(Number(args.repeat)) || 1);
+const WARM_MS = QUICK ? 300 : 500;
+const MEASURE_MS = QUICK ? 1000 : 2000;
+const RTTS = QUICK ? 2_000 : 20_000;
+const RTT_WARMUP = QUICK ? 200 : 1_000;
+/** Echo: packets in flight per queue (as testpmd's `start tx_first 16`: 16 bursts of 32). */
+const WINDOW = 512;
+/** The whole run is cut at this bound (children and testpmd killed, the rows so far printed). */
+const BOUND_MS = (QUICK ? 90_000 : 290_000) * REPEAT;
+/** One row may take this long. */
+const ROW_MS = 30_000;
+/** Cores: the parent (master; orchestrator) and testpmd's forwarding lcore on 0, memif-ts children on 1. */
+const CORE_PARENT = 0;
+const CORE_CHILD = 1;
+
+const peerPath = fileURLToPath(new URL('./memif-peer.js', import.meta.url));
+let placement: Placement = { pinned: false, reason: 'not tried' };
+let tmp = '';
+let sockets = 0;
+const socketPath = (name: string) => join(tmp, `${name}${sockets++}.sock`);
+
+function progress(msg: string): void {
+  if (args.verbose) console.error(msg);
+  else if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${msg.slice(0, (process.stderr.columns ?? 80) - 1)}`);
+}
+
+// ---- the child process ----
+
+interface PeerReport {
+  result: WorkResult;
+  counters: { rx: number; tx: number };
+}
+
+/** A memif-peer child, pinned to CORE_CHILD, and the promises of its messages. */
+class Peer {
+  readonly proc: ChildProcess;
+  readonly listening: Promise<void>;
+  readonly ready: Promise<void>;
+  readonly result: Promise<PeerReport>;
+  readonly #cleanup: () => void;
+  #stderr = '';
+
+  constructor(spec: Omit<PeerSpec, 'maxMs'>) {
+    const full: PeerSpec = { ...spec, maxMs: ROW_MS };
+    const { proc, cleanup } = spawnPinned(
+      placement.pinned,
+      CORE_CHILD,
+      process.execPath,
+      [peerPath, '--spec', JSON.stringify(full)],
+      ['ignore', 'inherit', 'pipe', 'ipc'],
+    );
+    this.proc = proc;
+    this.#cleanup = cleanup;
+    proc.stderr?.on('data', (d: Buffer) => {
+      this.#stderr += d.toString();
+      if (args.verbose) process.stderr.write(d);
+    });
+    const waiters: { [K in FromPeer['t']]?: [(v: unknown) => void, (e: Error) => void] } = {};
+    const expect = <T>(t: FromPeer['t']): Promise<T> => {
+      const p = new Promise<T>((resolve, reject) => {
+        waiters[t] = [resolve as (v: unknown) => void, reject];
+      });
+      p.catch(() => {}); // awaited (or not) by the row; never an unhandled rejection
+      return p;
+    };
+    this.listening = expect('listening');
+    this.ready = expect('ready');
+    this.result = expect('result');
+    const failAll = (err: Error) => {
+      for (const w of Object.values(waiters)) w?.[1](err);
+    };
+    proc.on('message', (msg: FromPeer) => {
+      if (msg.t === 'error') failAll(new Error(`memif-peer: ${msg.message.split('\n')[0]}`));
+      else if (msg.t === 'result') waiters.result?.[0]({ result: msg.result, counters: msg.counters });
+      else waiters[msg.t]?.[0](undefined);
+    });
+    proc.once('exit', (code, signal) => {
+      const why = this.#stderr.trim().split('\n').slice(-3).join(' / ');
+      failAll(new Error(`memif-peer exited (${signal ?? code})${why ? `: ${why}` : ''}`));
+    });
+    proc.once('error', failAll);
+  }
+
+  send(msg: ToPeer): void {
+    if (this.proc.connected) this.proc.send(msg);
+  }
+
+  /** Asks it to quit; SIGKILL if it has not exited within 3 s. */
+  async close(): Promise<void> {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) {
+      const exited = new Promise((resolve) => this.proc.once('exit', resolve));
+      this.send({ t: 'quit' });
+      await Promise.race([exited, sleep(3_000)]);
+    }
+    this.#cleanup();
+  }
+}
+
+const work = (w: Partial<WorkSpec> & Pick<WorkSpec, 'kind'>): WorkSpec => ({
+  api: 'copy',
+  size: 64,
+  queues: 1,
+  warmMs: WARM_MS,
+  measureMs: 0,
+  window: WINDOW,
+  check: true,
+  count: RTTS,
+  warmup: RTT_WARMUP,
+  ...w,
+});
+
+const mppsOf = (r: WorkResult) => (r.ms > 0 ? r.packets / r.ms / 1000 : 0);
+const gbps = (mpps: number, size: number) => (mpps * 1e6 * size * 8) / 1e9;
+
+// ---- sections of the table (they name the cores only when processes are pinned) ----
+
+const pinNote = (text: string) => (placement.pinned ? ` (${text})` : ' (memif-ts processes not pinned)');
+const SECTION = {
+  get memcpy() {
+    return `reference: plain copies of one frame in a loop${pinNote('parent, core 0')}`;
+  },
+  get memif() {
+    return `memif-ts ↔ memif-ts${pinNote('master: parent on core 0, slave: child on core 1')}`;
+  },
+  get latency() {
+    return 'round trip, one packet in flight, memif-ts ↔ memif-ts (copy API, 64 B, 1 queue)';
+  },
+  get tpOneWay() {
+    return `one-way with testpmd, 64 B, 1 queue${pinNote('testpmd forwarding on core 0, memif-ts on core 1')}`;
+  },
+  get tpEcho() {
+    return 'echo with a testpmd client in io mode, 512 in flight (start tx_first 16), 64 B, 1 queue';
+  },
+};
+
+// ---- memif-ts ↔ memif-ts ----
+
+type Direction = 's2m' | 'm2s' | 'echo';
+const DIRECTION_LABEL: Record<Direction, string> = {
+  s2m: 'slave → master',
+  m2s: 'master → slave',
+  echo: `echo, ${WINDOW} in flight`,
+};
+
+/** Echo window for a frame size: at most WINDOW, and no more than one ring (1,024 buffers) holds. */
+function echoWindow(size: number): number {
+  return Math.min(WINDOW, Math.floor(1024 / Math.ceil(size / BUFFER_SIZE)));
+}
+
+/**
+ * Runs `mine` here (the master) and `theirs` in a child slave on its own socket. `after` tells
+ * the child what it needs when our side is done (totals, stop).
+ */
+async function memifPair(
+  queues: number,
+  rxMode: RxMode,
+  mine: WorkSpec,
+  theirs: WorkSpec,
+  wiring: (peer: Peer, ctl: Control) => void,
+  after: (peer: Peer, own: WorkResult) => void,
+): Promise<{ own: WorkResult; peer: PeerReport }> {
+  const socket = socketPath('pair');
+  const master = await Memif.create({
+    role: 'master',
+    socketPath: socket,
+    rxQueues: queues,
+    txQueues: queues,
+    rxMode,
+    instanceName: 'memif-ts-bench',
+  });
+  master.on('error', (e) => progress(`master: ${e.message}`));
+  const peer = new Peer({ role: 'slave', socket, queues, rxMode, work: theirs });
+  try {
+    await withTimeout(Promise.all([master.waitForConnect(), peer.ready]), 10_000, 'connect');
+    const ctl = new Control();
+    wiring(peer, ctl);
+    peer.send({ t: 'go' });
+    const own = await Promise.race([
+      run(master, mine, ctl, rxMode),
+      peer.result.then(() => new Promise<never>(() => {})), // a failing child rejects this race
+    ]);
+    after(peer, own);
+    const report = await withTimeout(peer.result, 15_000, 'slave result');
+    return { own, peer: report };
+  } finally {
+    await peer.close();
+    await master.close();
+  }
+}
+
+async function memifRow(dir: Direction, api: Api, size: number, queues: number): Promise<Row> {
+  const base: Row = {
+    id: `memif/${dir}/${api}/${size}/${queues}q`,
+    section: SECTION.memif,
+    scenario: DIRECTION_LABEL[dir],
+    api: api === 'zc' ? 'zero-copy' : 'copy',
+    size,
+    queues,
+  };
+  let rate: WorkResult;
+  let lost: number;
+  let masterHeap: WorkResult['heap'];
+  let slaveHeap: WorkResult['heap'];
+  if (dir === 's2m') {
+    const { own, peer } = await memifPair(
+      queues,
+      'polling',
+      work({ kind: 'receive', api, size, queues }),
+      work({ kind: 'send', api, size, queues, measureMs: MEASURE_MS }),
+      (p, ctl) => {
+        void p.result.then((r) => {
+          ctl.totals = r.result.perQueue;
+        });
+      },
+      () => {},
+    );
+    rate = own;
+    lost = own.lost + own.errors;
+    masterHeap = own.heap;
+    slaveHeap = peer.result.heap;
+  } else if (dir === 'm2s') {
+    const { own, peer } = await memifPair(
+      queues,
+      'polling',
+      work({ kind: 'send', api, size, queues, measureMs: MEASURE_MS }),
+      work({ kind: 'receive', api, size, queues }),
+      () => {},
+      (p, r) => p.send({ t: 'totals', totals: r.perQueue }),
+    );
+    rate = peer.result;
+    lost = peer.result.lost + peer.result.errors;
+    masterHeap = own.heap;
+    slaveHeap = peer.result.heap;
+  } else {
+    const window = echoWindow(size);
+    const { own, peer } = await memifPair(
+      queues,
+      'polling',
+      work({ kind: 'initiate', api, size, queues, window, measureMs: MEASURE_MS }),
+      work({ kind: 'reflect', api, size, queues }),
+      () => {},
+      (p) => p.send({ t: 'stop' }),
+    );
+    rate = own;
+    lost = own.lost + own.errors;
+    masterHeap = own.heap;
+    slaveHeap = peer.result.heap;
+    if (window !== WINDOW) base.scenario = `echo, ${window} in flight`;
+  }
+  const mpps = mppsOf(rate);
+  return {
+    ...base,
+    mpps,
+    gbps: gbps(mpps, size),
+    lost,
+    heap: { master: masterHeap, slave: slaveHeap },
+    ...(queues > 1 ? { notes: 'rate summed over the queues' } : {}),
+  };
+}
+
+async function latencyRow(mode: RxMode): Promise<Row> {
+  const { own } = await memifPair(
+    1,
+    mode,
+    work({ kind: 'ping', size: 64 }),
+    work({ kind: 'pong', size: 64 }),
+    () => {},
+    (p) => p.send({ t: 'stop' }),
+  );
+  const rtts = [...(own.rtts ?? [])].sort((a, b) => a - b);
+  const q = (p: number) => rtts[Math.min(rtts.length - 1, Math.floor(p * rtts.length))] ?? Number.NaN;
+  return {
+    id: `latency/${mode}`,
+    section: SECTION.latency,
+    scenario: mode === 'polling' ? 'rx mode polling (both spin)' : 'rx mode interrupt (eventfd)',
+    api: 'copy',
+    size: 64,
+    queues: 1,
+    rtt: { p50: q(0.5), p99: q(0.99), max: rtts[rtts.length - 1] ?? Number.NaN, n: rtts.length },
+    notes: `${rtts.length.toLocaleString('en-US')} round trips after ${RTT_WARMUP.toLocaleString('en-US')} unmeasured`,
+  };
+}
+
+// ---- memcpy reference ----
+
+/** How a reference measured again is named in the table, by its id suffix. */
+const AGAIN: Record<string, string> = { '#2': ' (again, after the target rows)', '#3': ' (again, at the end)' };
+
+function memcpyRow(kind: 'Buffer.copy' | 'Uint8Array.set', size: number, again = ''): Row {
+  const src = frame(size);
+  const dst = Buffer.alloc(2 * 1024 * 1024); // the size of one ring's buffers
+  const stride = Math.ceil(size / 1024) * 1024;
+  const slots = Math.floor(dst.length / stride);
+  const loop = (ms: number) => {
+    let copies = 0;
+    const t0 = performance.now();
+    let t = t0;
+    while (t - t0 < ms) {
+      for (let i = 0; i < 1000; i++, copies++) {
+        const at = (copies % slots) * stride;
+        if (kind === 'Buffer.copy') src.copy(dst, at);
+        else dst.set(src, at);
+      }
+      t = performance.now();
+    }
+    return { copies, ms: t - t0 };
+  };
+  loop(300);
+  const r = loop(QUICK ? 300 : 1000);
+  const mpps = r.copies / r.ms / 1000;
+  return {
+    id: `memcpy/${kind}/${size}${again}`,
+    section: SECTION.memcpy,
+    scenario: `${kind}${AGAIN[again] ?? ''}`,
+    size,
+    mpps,
+    gbps: gbps(mpps, size),
+    notes: 'into a 2 MiB buffer at rotating offsets; Mpps: millions of copies per second',
+  };
+}
+
+// ---- with testpmd ----
+
+const TP_MAX_SEC = 40;
+
+/** testpmd client txonly (forwarding core 0) → testpmd server rxonly (forwarding core 1). */
+async function tpToTp(again = ''): Promise<Row> {
+  const socket = socketPath('tp');
+  const server = await Testpmd.start({
+    role: 'server',
+    socket,
+    forwardMode: 'rxonly',
+    forwardCore: 1,
+    mainCore: 0,
+    maxRunSec: TP_MAX_SEC,
+  });
+  let client: Testpmd | undefined;
+  try {
+    await server.startForwarding();
+    client = await Testpmd.start({
+      role: 'client',
+      socket,
+      forwardMode: 'txonly',
+      forwardCore: 0,
+      mainCore: 1,
+      maxRunSec: TP_MAX_SEC,
+    });
+    await client.linkUp();
+    await client.startForwarding();
+    await sleep(WARM_MS);
+    const a = await server.portStats();
+    await sleep(MEASURE_MS);
+    const b = await server.portStats();
+    const sent = (await client.stopForwarding()).txPackets;
+    await sleep(50);
+    const got = (await server.stopForwarding()).rxPackets;
+    const mpps = (b.rx - a.rx) / (b.at - a.at) / 1000;
+    return {
+      id: `tp/tp-to-tp${again}`,
+      section: SECTION.tpOneWay,
+      scenario: `testpmd txonly (client) → testpmd rxonly (server)${AGAIN[again] ?? ''}`,
+      api: 'DPDK',
+      size: 64,
+      queues: 1,
+      mpps,
+      gbps: gbps(mpps, 64),
+      lost: sent - got,
+      notes: 'rate: the server’s RX-packets (show port stats) over the window; lost: forward statistics',
+    };
+  } finally {
+    await client?.quit();
+    await server.quit();
+  }
+}
+
+/** memif-ts slave (child, core 1) → testpmd server rxonly (forwarding core 0). */
+async function memifToTp(api: Api): Promise<Row> {
+  const socket = socketPath('tp');
+  const server = await Testpmd.start({
+    role: 'server',
+    socket,
+    forwardMode: 'rxonly',
+    forwardCore: 0,
+    mainCore: 1,
+    maxRunSec: TP_MAX_SEC,
+  });
+  let peer: Peer | undefined;
+  try {
+    await server.startForwarding();
+    peer = new Peer({ role: 'slave', socket, queues: 1, rxMode: 'polling', work: work({ kind: 'send', api }) });
+    await withTimeout(peer.ready, 10_000, 'memif-ts slave connect');
+    await server.linkUp();
+    peer.send({ t: 'go' });
+    await sleep(WARM_MS);
+    const a = await server.portStats();
+    await sleep(MEASURE_MS);
+    const b = await server.portStats();
+    peer.send({ t: 'stop' });
+    const r = await withTimeout(peer.result, 10_000, 'memif-ts result');
+    await sleep(50);
+    const fwd = await server.stopForwarding();
+    const mpps = (b.rx - a.rx) / (b.at - a.at) / 1000;
+    return {
+      id: `tp/memif-to-tp/${api}`,
+      section: SECTION.tpOneWay,
+      scenario: 'memif-ts (slave) → testpmd rxonly (server)',
+      api: api === 'zc' ? 'zero-copy' : 'copy',
+      size: 64,
+      queues: 1,
+      mpps,
+      gbps: gbps(mpps, 64),
+      lost: r.counters.tx - fwd.rxPackets,
+      heap: { slave: r.result.heap },
+      notes: `rate: testpmd’s RX-packets over the window; memif-ts sent ${mppsOf(r.result).toFixed(2)} Mpps in its own; lost: memif-ts tx (details()) − testpmd’s forward RX-packets`,
+    };
+  } finally {
+    await peer?.close();
+    await server.quit();
+  }
+}
+
+/** testpmd client txonly (forwarding core 0) → memif-ts master (child, core 1). */
+async function tpToMemif(api: Api): Promise<Row> {
+  const socket = socketPath('tp');
+  const peer = new Peer({
+    role: 'master',
+    socket,
+    queues: 1,
+    rxMode: 'polling',
+    work: work({ kind: 'receive', api, check: false }),
+  });
+  let client: Testpmd | undefined;
+  try {
+    await withTimeout(peer.listening, 10_000, 'memif-ts master listen');
+    client = await Testpmd.start({
+      role: 'client',
+      socket,
+      forwardMode: 'txonly',
+      forwardCore: 0,
+      mainCore: 1,
+      maxRunSec: TP_MAX_SEC,
+    });
+    await withTimeout(peer.ready, 10_000, 'memif-ts master connect');
+    peer.send({ t: 'go' });
+    await client.startForwarding();
+    await sleep(WARM_MS + MEASURE_MS);
+    const sent = (await client.stopForwarding()).txPackets;
+    peer.send({ t: 'stop' });
+    const r = await withTimeout(peer.result, 10_000, 'memif-ts result');
+    const mpps = mppsOf(r.result);
+    return {
+      id: `tp/tp-to-memif/${api}`,
+      section: SECTION.tpOneWay,
+      scenario: 'testpmd txonly (client) → memif-ts (master)',
+      api: api === 'zc' ? 'zero-copy' : 'copy',
+      size: 64,
+      queues: 1,
+      mpps,
+      gbps: gbps(mpps, 64),
+      lost: sent - r.counters.rx,
+      heap: { master: r.result.heap },
+      notes: 'rate: memif-ts’s count over its window; lost: testpmd’s forward TX-packets − memif-ts rx (details())',
+    };
+  } finally {
+    await client?.quit();
+    await peer.close();
+  }
+}
+
+/** An io-mode testpmd client (forwarding core 0) with 512 packets in flight, against `reflector`. */
+async function echoWithTpClient(
+  socket: string,
+  ready: () => Promise<void>,
+): Promise<{ mpps: number; client: Testpmd; rx: number; tx: number }> {
+  const client = await Testpmd.start({
+    role: 'client',
+    socket,
+    forwardMode: 'io',
+    loop: true,
+    forwardCore: 0,
+    mainCore: 1,
+    maxRunSec: TP_MAX_SEC,
+  });
+  try {
+    await client.linkUp();
+    await ready();
+    // A first start/stop runs the client's rx path once, which offers its M2S buffers; otherwise the
+    // echo of the first burst can find no buffer and be dropped (see peers.md).
+    await client.startForwarding();
+    await sleep(100);
+    await client.stopForwarding();
+    await client.startForwarding(16);
+    await sleep(WARM_MS);
+    const a = await client.portStats();
+    await sleep(MEASURE_MS);
+    const b = await client.portStats();
+    await client.stopForwarding();
+    return { mpps: (b.rx - a.rx) / (b.at - a.at) / 1000, client, rx: b.rx, tx: b.tx };
+  } catch (err) {
+    await client.quit();
+    throw err;
+  }
+}
+
+/** testpmd client io ↔ testpmd server io --port-topology=loop (forwarding core 1). */
+async function tpEcho(again = ''): Promise<Row> {
+  const socket = socketPath('tp');
+  const server = await Testpmd.start({
+    role: 'server',
+    socket,
+    forwardMode: 'io',
+    loop: true,
+    forwardCore: 1,
+    mainCore: 0,
+    maxRunSec: TP_MAX_SEC,
+  });
+  let client: Testpmd | undefined;
+  try {
+    await server.startForwarding();
+    const r = await echoWithTpClient(socket, async () => {});
+    client = r.client;
+    await server.stopForwarding();
+    return {
+      id: `tp/echo-tp${again}`,
+      section: SECTION.tpEcho,
+      scenario: `echo peer: testpmd server io (forwarding core 1)${AGAIN[again] ?? ''}`,
+      api: 'DPDK',
+      size: 64,
+      queues: 1,
+      mpps: r.mpps,
+      gbps: gbps(r.mpps, 64),
+      notes: 'rate: the client’s RX-packets (show port stats) over the window',
+    };
+  } finally {
+    await client?.quit();
+    await server.quit();
+  }
+}
+
+/** testpmd client io ↔ memif-ts master reflector (child, core 1). */
+async function memifEchoPeer(api: Api): Promise<Row> {
+  const socket = socketPath('tp');
+  const peer = new Peer({ role: 'master', socket, queues: 1, rxMode: 'polling', work: work({ kind: 'reflect', api }) });
+  let client: Testpmd | undefined;
+  try {
+    await withTimeout(peer.listening, 10_000, 'memif-ts master listen');
+    const r = await echoWithTpClient(socket, async () => {
+      await withTimeout(peer.ready, 10_000, 'memif-ts master connect');
+      peer.send({ t: 'go' });
+    });
+    client = r.client;
+    peer.send({ t: 'stop' });
+    const res = await withTimeout(peer.result, 10_000, 'memif-ts result');
+    return {
+      id: `tp/echo-memif/${api}`,
+      section: SECTION.tpEcho,
+      scenario: 'echo peer: memif-ts master (core 1)',
+      api: api === 'zc' ? 'zero-copy' : 'copy',
+      size: 64,
+      queues: 1,
+      mpps: r.mpps,
+      gbps: gbps(r.mpps, 64),
+      heap: { master: res.result.heap },
+      notes: `rate: the client’s RX-packets over the window; memif-ts echoed ${res.counters.tx.toLocaleString('en-US')}`,
+    };
+  } finally {
+    await client?.quit();
+    await peer.close();
+  }
+}
+
+// ---- the plan ----
+
+interface Plan {
+  id: string;
+  label: string;
+  run: () => Promise<Row> | Row;
+  /** For a failed row: where it goes in the table. */
+  section: string;
+  /** Place in the table (the execution order differs). */
+  order: number;
+}
+
+/** Steps run together; `bracket`: the reference measured first and last in it (full run). */
+interface Block {
+  steps: Plan[];
+  bracket?: string;
+}
+
+function plan(): Block[] {
+  const p: Plan[] = [];
+  const add = (id: string, label: string, section: string, fn: () => Promise<Row> | Row) =>
+    p.push({ id, label, run: fn, section, order: p.length });
+  for (const size of QUICK ? [9000] : [1500, 9000]) {
+    add(`memcpy/Buffer.copy/${size}`, `memcpy Buffer.copy ${size} B`, SECTION.memcpy, () =>
+      memcpyRow('Buffer.copy', size),
+    );
+  }
+  add('memcpy/Uint8Array.set/9000', 'memcpy Uint8Array.set 9000 B', SECTION.memcpy, () =>
+    memcpyRow('Uint8Array.set', 9000),
+  );
+  const tp = testpmdAvailable();
+  if (tp) {
+    add('tp/tp-to-tp', 'testpmd → testpmd', SECTION.tpOneWay, () => tpToTp());
+    for (const api of QUICK ? (['zc'] as const) : (['copy', 'zc'] as const)) {
+      add(`tp/memif-to-tp/${api}`, `memif-ts ${api} → testpmd`, SECTION.tpOneWay, () => memifToTp(api));
+      add(`tp/tp-to-memif/${api}`, `testpmd → memif-ts ${api}`, SECTION.tpOneWay, () => tpToMemif(api));
+    }
+    add('tp/echo-tp', 'testpmd ↔ testpmd echo', SECTION.tpEcho, () => tpEcho());
+    for (const api of QUICK ? (['zc'] as const) : (['copy', 'zc'] as const)) {
+      add(`tp/echo-memif/${api}`, `testpmd ↔ memif-ts ${api} echo`, SECTION.tpEcho, () => memifEchoPeer(api));
+    }
+  }
+  const pair = (dir: Direction, api: Api, size: number, q: number) =>
+    add(`memif/${dir}/${api}/${size}/${q}q`, `memif ${dir} ${api} ${size} B ${q}q`, SECTION.memif, () =>
+      memifRow(dir, api, size, q),
+    );
+  if (QUICK) {
+    for (const api of ['copy', 'zc'] as const) {
+      pair('s2m', api, 64, 1);
+      pair('m2s', api, 64, 1);
+    }
+    pair('echo', 'zc', 64, 1);
+    pair('s2m', 'zc', 9000, 1);
+  } else {
+    for (const size of [64, 1500, 9000]) {
+      for (const q of [1, 2]) {
+        for (const api of ['copy', 'zc'] as const) {
+          for (const dir of ['s2m', 'm2s', 'echo'] as const) pair(dir, api, size, q);
+        }
+      }
+    }
+  }
+  add('latency/interrupt', 'latency interrupt', SECTION.latency, () => latencyRow('interrupt'));
+  add('latency/polling', 'latency polling', SECTION.latency, () => latencyRow('polling'));
+  // The references measured again (full run): right after the rows the targets are read from,
+  // and at the end. The host's speed changes by itself (by 3× here, within minutes): each row is
+  // compared with the measurements of its reference just before and just after it.
+  if (!QUICK) {
+    for (const again of ['#2', '#3']) {
+      add(`memcpy/Buffer.copy/9000${again}`, `memcpy Buffer.copy 9000 B${again}`, SECTION.memcpy, () =>
+        memcpyRow('Buffer.copy', 9000, again),
+      );
+      if (tp) {
+        add(`tp/tp-to-tp${again}`, `testpmd → testpmd${again}`, SECTION.tpOneWay, () => tpToTp(again));
+        add(`tp/echo-tp${again}`, `testpmd ↔ testpmd echo${again}`, SECTION.tpEcho, () => tpEcho(again));
+      }
+    }
+  }
+  // Execution order: blocks of target rows, each between two measurements of its reference (a
+  // block is measured again if that reference moved, see main); then the rest in table order; then
+  // the references a last time.
+  const only = args.only ? new RegExp(args.only) : undefined;
+  const taken = new Set<Plan>();
+  const take = (...res: RegExp[]): Plan[] => {
+    const out: Plan[] = [];
+    for (const re of res) {
+      for (const x of p) {
+        if (re.test(x.id) && !taken.has(x) && (!only || only.test(x.id))) {
+          taken.add(x);
+          out.push(x);
+        }
+      }
+    }
+    return out;
+  };
+  const blocks: Block[] = [
+    { steps: take(/^memcpy\/Buffer.copy\/1500$/, /^memcpy\/Uint8Array/) },
+    {
+      steps: take(/^tp\/tp-to-tp$/, /^memif\/(s2m|m2s)\/(copy|zc)\/64\/1q$/, /^tp\/tp-to-tp#2$/),
+      bracket: 'tp/tp-to-tp',
+    },
+    {
+      steps: take(/^tp\/echo-tp$/, /^memif\/echo\/(copy|zc)\/64\/1q$/, /^tp\/echo-memif\//, /^tp\/echo-tp#2$/),
+      bracket: 'tp/echo-tp',
+    },
+    {
+      steps: take(/^memcpy\/Buffer.copy\/9000$/, /^memif\/(s2m|m2s)\/zc\/9000\/1q$/, /^memcpy\/Buffer.copy\/9000#2$/),
+      bracket: 'memcpy/Buffer.copy/9000',
+    },
+    ...take(/^[^#]*$/).map((x) => ({ steps: [x] })),
+    ...take(/./).map((x) => ({ steps: [x] })),
+  ];
+  return blocks.filter((b) => b.steps.length > 0);
+}
+
+// ---- ratios and targets ----
+
+/** A reference around a row: the mean of its measurements just before and just after the row. */
+interface Around {
+  mpps: number;
+  gbps: number;
+  /** How far it moved from the measurement before to the one after, %. */
+  drift: number | undefined;
+}
+
+/**
+ * Sets each row's ratio against its reference as measured around it (in execution order), and
+ * returns warnings for references that moved more than DRIFT_LIMIT between two measurements.
+ */
+function addRatios(rows: Row[]): string[] {
+  const measurements = (base: string) =>
+    rows
+      .filter((r) => (r.id === base || r.id.startsWith(`${base}#`)) && !r.error && !!r.mpps)
+      .sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+  const around = (base: string, row: Row): Around | undefined => {
+    const ms = measurements(base);
+    if (ms.length === 0) return undefined;
+    const seq = row.seq ?? 0;
+    const before = ms.filter((r) => (r.seq ?? 0) < seq).pop();
+    const after = ms.find((r) => (r.seq ?? 0) > seq);
+    const use = [before, after].filter((r): r is Row => r !== undefined);
+    if (use.length === 0) use.push(ms[0]);
+    const mean = (f: (r: Row) => number) => use.reduce((x, r) => x + f(r), 0) / use.length;
+    const drift = before?.mpps && after?.mpps ? (after.mpps / before.mpps - 1) * 100 : undefined;
+    return { mpps: mean((r) => r.mpps ?? 0), gbps: mean((r) => r.gbps ?? 0), drift };
+  };
+  const set = (r: Row, base: string, of: string, bandwidth = false) => {
+    const a = around(base, r);
+    if (!a || r.mpps === undefined) return;
+    const value = bandwidth ? (r.gbps ?? 0) / a.gbps : r.mpps / a.mpps;
+    r.ratio = { value, of, ref: base, ...(a.drift !== undefined ? { drift: a.drift } : {}) };
+  };
+  for (const r of rows) {
+    if (r.error || r.mpps === undefined || r.id.includes('#')) continue;
+    if (r.id.startsWith('tp/memif-to-tp') || r.id.startsWith('tp/tp-to-memif'))
+      set(r, 'tp/tp-to-tp', 'testpmd→testpmd');
+    else if (r.id.startsWith('tp/echo-memif')) set(r, 'tp/echo-tp', 'testpmd echo');
+    else if (r.id.startsWith('memif/') && r.size === 64) {
+      if (r.id.startsWith('memif/echo')) set(r, 'tp/echo-tp', 'testpmd echo');
+      else set(r, 'tp/tp-to-tp', 'testpmd→testpmd');
+    } else if (r.id.startsWith('memif/')) set(r, `memcpy/Buffer.copy/${r.size}`, 'Buffer.copy', true);
+  }
+  // Each later measurement of a reference against the one before it.
+  const warnings: string[] = [];
+  for (const base of ['tp/tp-to-tp', 'tp/echo-tp', 'memcpy/Buffer.copy/9000']) {
+    const ms = measurements(base);
+    for (let k = 1; k < ms.length; k++) {
+      const pct = ((ms[k].mpps ?? 0) / (ms[k - 1].mpps ?? 1) - 1) * 100;
+      const sign = pct >= 0 ? '+' : '';
+      ms[k].notes = `${ms[k].notes ? `${ms[k].notes}; ` : ''}${sign}${pct.toFixed(0)} % against the one before`;
+      if (Math.abs(pct) > DRIFT_LIMIT) {
+        warnings.push(
+          `${base} moved ${sign}${pct.toFixed(0)} % between two of its measurements: the host's speed changed; ` +
+            'ratios of the rows measured in between are unreliable (rerun, or use --repeat 3)',
+        );
+      }
+    }
+  }
+  return warnings;
+}
+
+/** A reference that moved more than this between two measurements makes ratios between them unreliable. */
+const DRIFT_LIMIT = 15;
+/** Blocks measured again because their reference moved: at most this many, only this early in the run. */
+const MAX_RETRIES = 3;
+const RETRY_BEFORE_MS = 120_000;
+
+/** How far `base` moved from its first to its last measurement among `rows`, %. */
+function bracketDrift(rows: Row[], base: string): number | undefined {
+  const ms = rows.filter((r) => (r.id === base || r.id.startsWith(`${base}#`)) && !r.error && !!r.mpps);
+  if (ms.length < 2) return undefined;
+  return ((ms[ms.length - 1].mpps ?? 0) / (ms[0].mpps ?? 1) - 1) * 100;
+}
+
+function targets(rows: Row[]): Target[] {
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const ok = (id: string) => {
+    const r = byId.get(id);
+    return r && !r.error ? r : undefined;
+  };
+  const out: Target[] = [];
+  const ratioTarget = (label: string, id: string, want: number) => {
+    const r = ok(id);
+    const value = r?.ratio?.value;
+    const moved = r?.ratio?.drift;
+    out.push({
+      label,
+      want: `≥ ${want}`,
+      value,
+      met: value === undefined ? undefined : value >= want,
+      ...(moved !== undefined && Math.abs(moved) > DRIFT_LIMIT
+        ? { unreliable: `${r?.ratio?.of} moved ${moved.toFixed(0)} % around this row` }
+        : {}),
+      detail: r?.ratio
+        ? `${f(r.mpps)} Mpps, ${f(r.gbps)} Gbit/s vs ${r.ratio.of}`
+        : byId.get(id)?.error
+          ? 'row failed'
+          : r
+            ? 'its reference was not measured'
+            : '',
+    });
+  };
+  const f = (x: number | undefined) => (x === undefined ? '?' : x.toFixed(2));
+  ratioTarget('64 B one-way zero-copy, slave → master ÷ testpmd→testpmd', 'memif/s2m/zc/64/1q', 0.5);
+  ratioTarget('64 B one-way zero-copy, master → slave ÷ testpmd→testpmd', 'memif/m2s/zc/64/1q', 0.5);
+  ratioTarget('64 B echo zero-copy (memif-ts ↔ memif-ts) ÷ testpmd echo', 'memif/echo/zc/64/1q', 0.4);
+  ratioTarget('64 B echo zero-copy (memif-ts as testpmd’s echo peer) ÷ testpmd echo', 'tp/echo-memif/zc', 0.4);
+  ratioTarget('64 B one-way copy API, slave → master ÷ testpmd→testpmd', 'memif/s2m/copy/64/1q', 0.15);
+  ratioTarget('64 B one-way copy API, master → slave ÷ testpmd→testpmd', 'memif/m2s/copy/64/1q', 0.15);
+  ratioTarget('64 B echo copy API ÷ testpmd echo', 'memif/echo/copy/64/1q', 0.15);
+  ratioTarget('9,000 B one-way zero-copy, slave → master ÷ Buffer.copy Gbit/s', 'memif/s2m/zc/9000/1q', 0.7);
+  ratioTarget('9,000 B one-way zero-copy, master → slave ÷ Buffer.copy Gbit/s', 'memif/m2s/zc/9000/1q', 0.7);
+  // Heap: every zero-copy row, both processes: under 1 byte allocated per packet (any allocation
+  // per packet is an object of 16 bytes or more; what is left is the loop's per-round yields).
+  const zc = rows.filter((r) => !r.error && r.heap && r.api === 'zero-copy');
+  let worst = Number.NEGATIVE_INFINITY;
+  let worstAt = '';
+  let gcs = 0;
+  const bad: string[] = [];
+  for (const r of zc) {
+    for (const [side, h] of Object.entries(r.heap ?? {})) {
+      if (!h || h.packets === 0) continue;
+      const b = bytesPerPacket(h) ?? 0;
+      gcs += h.gcs;
+      if (b > worst) {
+        worst = b;
+        worstAt = `${r.id} ${side}`;
+      }
+      if (b >= 1) bad.push(`${r.id} ${side}: ${b.toFixed(2)} B/pkt`);
+    }
+  }
+  out.push({
+    label: 'zero-copy path: heap allocated per packet, net of the loop (worst row, either process)',
+    want: '< 1 B/pkt',
+    value: zc.length > 0 && Number.isFinite(worst) ? worst : undefined,
+    met: zc.length > 0 ? bad.length === 0 : undefined,
+    detail:
+      bad.length > 0
+        ? bad.slice(0, 4).join('; ')
+        : worstAt
+          ? `worst ${worst.toFixed(2)} B/pkt: ${worstAt}; ${zc.length} zero-copy rows; ${gcs} GCs in all their windows`
+          : '',
+  });
+  return out;
+}
+
+// ---- main ----
+
+/** The median of repeated measurements of one row (by rate, or by p50 round trip). */
+function median(runs: Row[]): Row {
+  if (runs.length === 1) return runs[0];
+  const key = (r: Row) => r.mpps ?? r.rtt?.p50 ?? 0;
+  const sorted = [...runs].sort((a, b) => key(a) - key(b));
+  const m = sorted[Math.floor(sorted.length / 2)];
+  const unit = m.mpps !== undefined ? ' Mpps' : ' µs p50';
+  const spread = `median of ${runs.length}: ${key(sorted[0]).toFixed(2)}–${key(sorted[sorted.length - 1]).toFixed(2)}${unit}`;
+  return { ...m, notes: m.notes ? `${m.notes}; ${spread}` : spread };
+}
+
+async function main(): Promise<number> {
+  installExitHandlers();
+  const t0 = Date.now();
+  const meta = machineInfo();
+  placement = pinSelf(CORE_PARENT);
+  sweepStale();
+  tmp = mkdtempSync(join(tmpdir(), 'memif-bench-'));
+  onCleanup(() => rmSync(tmp, { recursive: true, force: true }));
+  await calibrate();
+  const rows: Row[] = [];
+  const flags = process.argv.slice(2).join(' ');
+  const placementText =
+    (placement.pinned
+      ? `parent (memif-ts master, orchestrator) on core ${CORE_PARENT}; memif-ts child processes on core ${CORE_CHILD} (taskset); testpmd forwarding lcore on core 0 against memif-ts, on cores 0 (client) and 1 (server) for testpmd ↔ testpmd`
+      : `memif-ts processes NOT PINNED (${placement.reason}); testpmd lcores as with pinning`) +
+    (testpmdAvailable() ? '' : '; dpdk-testpmd NOT FOUND: testpmd rows left out (apt-get install dpdk-dev)');
+  const runStart = cpuTicks();
+  const report = (warnings: string[]): Report => ({
+    meta: {
+      ...meta,
+      mode: QUICK ? 'quick' : 'full',
+      flags,
+      placement: placementText,
+      windows:
+        `${WARM_MS} ms warm-up + ${MEASURE_MS} ms measured per row; ${RTTS.toLocaleString('en-US')} round trips` +
+        (REPEAT > 1 ? `; every row measured ${REPEAT} times, median kept` : ''),
+      durationSec: (Date.now() - t0) / 1000,
+      steal: stealPercent(runStart, cpuTicks()),
+      warnings,
+    },
+    rows,
+    targets: targets(rows),
+  });
+  const finish = (aborted?: string): number => {
+    if (process.stderr.isTTY && !args.verbose) process.stderr.write('\r\x1b[K');
+    const rep = report(addRatios(rows));
+    console.log(formatReport(rep));
+    if (aborted) console.log(`\nABORTED: ${aborted}`);
+    if (args.json) writeFileSync(args.json, `${JSON.stringify({ ...rep, aborted }, null, 2)}\n`);
+    const failed = rows.filter((r) => r.error).length;
+    return aborted || failed > 0 ? 1 : 0;
+  };
+  const bound = setTimeout(() => {
+    cleanupAll();
+    process.exit(finish(`the run exceeded its bound of ${BOUND_MS / 1000} s; children and testpmd killed`));
+  }, BOUND_MS);
+  bound.unref();
+
+  const blocks = plan();
+  const total = blocks.reduce((n, b) => n + b.steps.length, 0);
+  let done = 0;
+  let seq = 0;
+  let retries = 0;
+  for (const block of blocks) {
+    for (let attempt = 1; ; attempt++) {
+      const first = rows.length;
+      for (const step of block.steps) {
+        done++;
+        progress(`[${done}/${total}] ${step.label} …`);
+        const ticks = cpuTicks();
+        try {
+          const runs: Row[] = [];
+          for (let k = 0; k < REPEAT; k++) {
+            runs.push(await withTimeout(Promise.resolve(step.run()), ROW_MS, step.label));
+          }
+          const row = median(runs);
+          row.order = step.order;
+          row.seq = seq++;
+          row.steal = stealPercent(ticks, cpuTicks());
+          if (row.steal >= 1) row.notes = `${row.notes ? `${row.notes}; ` : ''}CPU steal ${row.steal.toFixed(0)} %`;
+          rows.push(row);
+          const rtt = row.rtt ? `p50 ${row.rtt.p50.toFixed(1)} µs` : '';
+          progress(`[${done}/${total}] ${step.label}: ${row.mpps?.toFixed(2) ?? ''} Mpps ${rtt}`);
+        } catch (err) {
+          const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+          progress(`[${done}/${total}] ${step.label}: FAILED ${message}`);
+          if (args.verbose && err instanceof Error) console.error(err.message);
+          rows.push({
+            id: step.id,
+            section: step.section,
+            scenario: step.label,
+            error: message,
+            order: step.order,
+            seq: seq++,
+          });
+          cleanupAll(); // whatever the row left running
+          tmp = mkdtempSync(join(tmpdir(), 'memif-bench-'));
+          onCleanup(() => rmSync(tmp, { recursive: true, force: true }));
+        }
+      }
+      // A block whose reference moved is measured again, while the run is young enough to afford it.
+      const moved = block.bracket ? bracketDrift(rows.slice(first), block.bracket) : undefined;
+      const young = Date.now() - t0 < RETRY_BEFORE_MS;
+      if (moved === undefined || Math.abs(moved) <= DRIFT_LIMIT || retries >= MAX_RETRIES || !young) {
+        if (attempt > 1) {
+          for (const r of rows.slice(first)) {
+            if (r.id === block.bracket) r.notes = `${r.notes ? `${r.notes}; ` : ''}block measured ${attempt} times`;
+          }
+        }
+        break;
+      }
+      progress(`${block.bracket} moved ${moved.toFixed(0)} % across its block: measuring the block again`);
+      retries++;
+      done -= block.steps.length;
+      rows.splice(first);
+    }
+  }
+  clearTimeout(bound);
+  return finish();
+}
+
+main().then(
+  (code) => {
+    cleanupAll();
+    process.exit(code);
+  },
+  (err: unknown) => {
+    console.error(`bench: ${err instanceof Error ? (err.stack ?? err.message) : err}`);
+    cleanupAll();
+    process.exit(1);
+  },
+);
