@@ -2,14 +2,12 @@
 // (one-way, echo; copy and zero-copy API; 64 / 1,500 / 9,000 B; 1–2 queues), memif-ts ↔ testpmd beside
 // testpmd ↔ testpmd, round-trip latency, heap and GCs, a memcpy reference, and the targets.
 // node out/bench/run.js [--quick] [--json FILE] [--repeat N (median of N)] [--only REGEX] [--verbose]
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Memif } from 'memif-ts';
-import type { FromPeer, PeerSpec, ToPeer } from './memif-peer.js';
+import { Peer, type PeerOptions, type PeerReport } from './peer.js';
 import {
   cleanupAll,
   cpuTicks,
@@ -19,7 +17,6 @@ import {
   type Placement,
   pinSelf,
   sleep,
-  spawnPinned,
   stealPercent,
   withTimeout,
 } from './procs.js';
@@ -63,7 +60,6 @@ const ROW_MS = 30_000;
 const CORE_PARENT = 0;
 const CORE_CHILD = 1;
 
-const peerPath = fileURLToPath(new URL('./memif-peer.js', import.meta.url));
 let placement: Placement = { pinned: false, reason: 'not tried' };
 let tmp = '';
 let sockets = 0;
@@ -74,77 +70,12 @@ function progress(msg: string): void {
   else if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${msg.slice(0, (process.stderr.columns ?? 80) - 1)}`);
 }
 
-// ---- the child process ----
-
-interface PeerReport {
-  result: WorkResult;
-  counters: { rx: number; tx: number };
-}
-
-/** A memif-peer child, pinned to CORE_CHILD, and the promises of its messages. */
-class Peer {
-  readonly proc: ChildProcess;
-  readonly listening: Promise<void>;
-  readonly ready: Promise<void>;
-  readonly result: Promise<PeerReport>;
-  readonly #cleanup: () => void;
-  #stderr = '';
-
-  constructor(spec: Omit<PeerSpec, 'maxMs'>) {
-    const full: PeerSpec = { ...spec, maxMs: ROW_MS };
-    const { proc, cleanup } = spawnPinned(
-      placement.pinned,
-      CORE_CHILD,
-      process.execPath,
-      [peerPath, '--spec', JSON.stringify(full)],
-      ['ignore', 'inherit', 'pipe', 'ipc'],
-    );
-    this.proc = proc;
-    this.#cleanup = cleanup;
-    proc.stderr?.on('data', (d: Buffer) => {
-      this.#stderr += d.toString();
-      if (args.verbose) process.stderr.write(d);
-    });
-    const waiters: { [K in FromPeer['t']]?: [(v: unknown) => void, (e: Error) => void] } = {};
-    const expect = <T>(t: FromPeer['t']): Promise<T> => {
-      const p = new Promise<T>((resolve, reject) => {
-        waiters[t] = [resolve as (v: unknown) => void, reject];
-      });
-      p.catch(() => {}); // awaited (or not) by the row; never an unhandled rejection
-      return p;
-    };
-    this.listening = expect('listening');
-    this.ready = expect('ready');
-    this.result = expect('result');
-    const failAll = (err: Error) => {
-      for (const w of Object.values(waiters)) w?.[1](err);
-    };
-    proc.on('message', (msg: FromPeer) => {
-      if (msg.t === 'error') failAll(new Error(`memif-peer: ${msg.message.split('\n')[0]}`));
-      else if (msg.t === 'result') waiters.result?.[0]({ result: msg.result, counters: msg.counters });
-      else waiters[msg.t]?.[0](undefined);
-    });
-    proc.once('exit', (code, signal) => {
-      const why = this.#stderr.trim().split('\n').slice(-3).join(' / ');
-      failAll(new Error(`memif-peer exited (${signal ?? code})${why ? `: ${why}` : ''}`));
-    });
-    proc.once('error', failAll);
-  }
-
-  send(msg: ToPeer): void {
-    if (this.proc.connected) this.proc.send(msg);
-  }
-
-  /** Asks it to quit; SIGKILL if it has not exited within 3 s. */
-  async close(): Promise<void> {
-    if (this.proc.exitCode === null && this.proc.signalCode === null) {
-      const exited = new Promise((resolve) => this.proc.once('exit', resolve));
-      this.send({ t: 'quit' });
-      await Promise.race([exited, sleep(3_000)]);
-    }
-    this.#cleanup();
-  }
-}
+const peerOptions = (): PeerOptions => ({
+  pin: placement.pinned,
+  core: CORE_CHILD,
+  verbose: args.verbose === true,
+  maxMs: ROW_MS,
+});
 
 const work = (w: Partial<WorkSpec> & Pick<WorkSpec, 'kind'>): WorkSpec => ({
   api: 'copy',
@@ -219,7 +150,7 @@ async function memifPair(
     instanceName: 'memif-ts-bench',
   });
   master.on('error', (e) => progress(`master: ${e.message}`));
-  const peer = new Peer({ role: 'slave', socket, queues, rxMode, work: theirs });
+  const peer = new Peer({ role: 'slave', socket, queues, rxMode, work: theirs }, peerOptions());
   try {
     await withTimeout(Promise.all([master.waitForConnect(), peer.ready]), 10_000, 'connect');
     const ctl = new Control();
@@ -335,6 +266,8 @@ async function latencyRow(mode: RxMode): Promise<Row> {
 
 /** How a reference measured again is named in the table, by its id suffix. */
 const AGAIN: Record<string, string> = { '#2': ' (again, after the target rows)', '#3': ' (again, at the end)' };
+const againLabel = (suffix: string) =>
+  AGAIN[suffix] ?? (suffix.startsWith('#top') ? ' (again, for a host state not seen)' : '');
 
 function memcpyRow(kind: 'Buffer.copy' | 'Uint8Array.set', size: number, again = ''): Row {
   const src = frame(size);
@@ -361,7 +294,7 @@ function memcpyRow(kind: 'Buffer.copy' | 'Uint8Array.set', size: number, again =
   return {
     id: `memcpy/${kind}/${size}${again}`,
     section: SECTION.memcpy,
-    scenario: `${kind}${AGAIN[again] ?? ''}`,
+    scenario: `${kind}${againLabel(again)}`,
     size,
     mpps,
     gbps: gbps(mpps, size),
@@ -408,7 +341,7 @@ async function tpToTp(again = ''): Promise<Row> {
     return {
       id: `tp/tp-to-tp${again}`,
       section: SECTION.tpOneWay,
-      scenario: `testpmd txonly (client) → testpmd rxonly (server)${AGAIN[again] ?? ''}`,
+      scenario: `testpmd txonly (client) → testpmd rxonly (server)${againLabel(again)}`,
       api: 'DPDK',
       size: 64,
       queues: 1,
@@ -437,7 +370,10 @@ async function memifToTp(api: Api): Promise<Row> {
   let peer: Peer | undefined;
   try {
     await server.startForwarding();
-    peer = new Peer({ role: 'slave', socket, queues: 1, rxMode: 'polling', work: work({ kind: 'send', api }) });
+    peer = new Peer(
+      { role: 'slave', socket, queues: 1, rxMode: 'polling', work: work({ kind: 'send', api }) },
+      peerOptions(),
+    );
     await withTimeout(peer.ready, 10_000, 'memif-ts slave connect');
     await server.linkUp();
     peer.send({ t: 'go' });
@@ -472,13 +408,16 @@ async function memifToTp(api: Api): Promise<Row> {
 /** testpmd client txonly (forwarding core 0) → memif-ts master (child, core 1). */
 async function tpToMemif(api: Api): Promise<Row> {
   const socket = socketPath('tp');
-  const peer = new Peer({
-    role: 'master',
-    socket,
-    queues: 1,
-    rxMode: 'polling',
-    work: work({ kind: 'receive', api, check: false }),
-  });
+  const peer = new Peer(
+    {
+      role: 'master',
+      socket,
+      queues: 1,
+      rxMode: 'polling',
+      work: work({ kind: 'receive', api, check: false }),
+    },
+    peerOptions(),
+  );
   let client: Testpmd | undefined;
   try {
     await withTimeout(peer.listening, 10_000, 'memif-ts master listen');
@@ -573,7 +512,7 @@ async function tpEcho(again = ''): Promise<Row> {
     return {
       id: `tp/echo-tp${again}`,
       section: SECTION.tpEcho,
-      scenario: `echo peer: testpmd server io (forwarding core 1)${AGAIN[again] ?? ''}`,
+      scenario: `echo peer: testpmd server io (forwarding core 1)${againLabel(again)}`,
       api: 'DPDK',
       size: 64,
       queues: 1,
@@ -590,7 +529,10 @@ async function tpEcho(again = ''): Promise<Row> {
 /** testpmd client io ↔ memif-ts master reflector (child, core 1). */
 async function memifEchoPeer(api: Api): Promise<Row> {
   const socket = socketPath('tp');
-  const peer = new Peer({ role: 'master', socket, queues: 1, rxMode: 'polling', work: work({ kind: 'reflect', api }) });
+  const peer = new Peer(
+    { role: 'master', socket, queues: 1, rxMode: 'polling', work: work({ kind: 'reflect', api }) },
+    peerOptions(),
+  );
   let client: Testpmd | undefined;
   try {
     await withTimeout(peer.listening, 10_000, 'memif-ts master listen');
@@ -631,13 +573,20 @@ interface Plan {
   order: number;
 }
 
-/** Steps run together; `bracket`: the reference measured first and last in it (full run). */
-interface Block {
-  steps: Plan[];
-  bracket?: string;
-}
+/** The references, by base id, and how to measure each again. */
+const REFERENCES: Record<string, { section: () => string; label: string; run: (again: string) => Promise<Row> | Row }> =
+  {
+    'tp/tp-to-tp': { section: () => SECTION.tpOneWay, label: 'testpmd → testpmd', run: (again) => tpToTp(again) },
+    'tp/echo-tp': { section: () => SECTION.tpEcho, label: 'testpmd ↔ testpmd echo', run: (again) => tpEcho(again) },
+    'memcpy/Buffer.copy/9000': {
+      section: () => SECTION.memcpy,
+      label: 'memcpy Buffer.copy 9000 B',
+      run: (again) => memcpyRow('Buffer.copy', 9000, again),
+    },
+  };
 
-function plan(): Block[] {
+/** The rows to measure, in the order to measure them. */
+function plan(): Plan[] {
   const p: Plan[] = [];
   const add = (id: string, label: string, section: string, fn: () => Promise<Row> | Row) =>
     p.push({ id, label, run: fn, section, order: p.length });
@@ -683,135 +632,123 @@ function plan(): Block[] {
   }
   add('latency/interrupt', 'latency interrupt', SECTION.latency, () => latencyRow('interrupt'));
   add('latency/polling', 'latency polling', SECTION.latency, () => latencyRow('polling'));
-  // The references measured again (full run): right after the rows the targets are read from,
-  // and at the end. The host's speed changes by itself (by 3× here, within minutes): each row is
-  // compared with the measurements of its reference just before and just after it.
+  // Full run: the references again, right after the rows the targets are read from, and at the end.
   if (!QUICK) {
     for (const again of ['#2', '#3']) {
-      add(`memcpy/Buffer.copy/9000${again}`, `memcpy Buffer.copy 9000 B${again}`, SECTION.memcpy, () =>
-        memcpyRow('Buffer.copy', 9000, again),
-      );
-      if (tp) {
-        add(`tp/tp-to-tp${again}`, `testpmd → testpmd${again}`, SECTION.tpOneWay, () => tpToTp(again));
-        add(`tp/echo-tp${again}`, `testpmd ↔ testpmd echo${again}`, SECTION.tpEcho, () => tpEcho(again));
+      for (const [base, ref] of Object.entries(REFERENCES)) {
+        if (base.startsWith('tp/') && !tp) continue;
+        add(`${base}${again}`, `${ref.label}${again}`, ref.section(), () => ref.run(again));
       }
     }
   }
-  // Execution order: blocks of target rows, each between two measurements of its reference (a
-  // block is measured again if that reference moved, see main); then the rest in table order; then
-  // the references a last time.
+  // Execution order: the rows the targets are read from right after their reference, and the
+  // reference again after them; then the rest in table order; then the references a last time.
   const only = args.only ? new RegExp(args.only) : undefined;
-  const taken = new Set<Plan>();
-  const take = (...res: RegExp[]): Plan[] => {
-    const out: Plan[] = [];
-    for (const re of res) {
-      for (const x of p) {
-        if (re.test(x.id) && !taken.has(x) && (!only || only.test(x.id))) {
-          taken.add(x);
-          out.push(x);
-        }
-      }
-    }
-    return out;
+  const exec: Plan[] = [];
+  const take = (...res: RegExp[]) => {
+    for (const re of res) for (const x of p) if (re.test(x.id) && !exec.includes(x)) exec.push(x);
   };
-  const blocks: Block[] = [
-    { steps: take(/^memcpy\/Buffer.copy\/1500$/, /^memcpy\/Uint8Array/) },
-    {
-      steps: take(/^tp\/tp-to-tp$/, /^memif\/(s2m|m2s)\/(copy|zc)\/64\/1q$/, /^tp\/tp-to-tp#2$/),
-      bracket: 'tp/tp-to-tp',
-    },
-    {
-      steps: take(/^tp\/echo-tp$/, /^memif\/echo\/(copy|zc)\/64\/1q$/, /^tp\/echo-memif\//, /^tp\/echo-tp#2$/),
-      bracket: 'tp/echo-tp',
-    },
-    {
-      steps: take(/^memcpy\/Buffer.copy\/9000$/, /^memif\/(s2m|m2s)\/zc\/9000\/1q$/, /^memcpy\/Buffer.copy\/9000#2$/),
-      bracket: 'memcpy/Buffer.copy/9000',
-    },
-    ...take(/^[^#]*$/).map((x) => ({ steps: [x] })),
-    ...take(/./).map((x) => ({ steps: [x] })),
-  ];
-  return blocks.filter((b) => b.steps.length > 0);
+  take(/^memcpy\/[^#]*$/);
+  take(/^tp\/tp-to-tp$/, /^memif\/(s2m|m2s)\/(copy|zc)\/64\/1q$/, /^tp\/tp-to-tp#2$/);
+  take(/^tp\/echo-tp$/, /^memif\/echo\/(copy|zc)\/64\/1q$/, /^tp\/echo-memif\//, /^tp\/echo-tp#2$/);
+  take(/^memif\/(s2m|m2s)\/zc\/9000\/1q$/, /^memcpy\/Buffer.copy\/9000#2$/);
+  take(/^[^#]*$/);
+  take(/./);
+  return only ? exec.filter((x) => only.test(x.id)) : exec;
 }
 
 // ---- ratios and targets ----
 
-/** A reference around a row: the mean of its measurements just before and just after the row. */
-interface Around {
-  mpps: number;
-  gbps: number;
-  /** How far it moved from the measurement before to the one after, %. */
-  drift: number | undefined;
+/** Measurements of reference `base` (its first id and the ones measured again), in run order. */
+function measurementsOf(rows: Row[], base: string): Row[] {
+  return rows
+    .filter((r) => (r.id === base || r.id.startsWith(`${base}#`)) && !r.error && !!r.mpps)
+    .sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
 }
 
-/**
- * Sets each row's ratio against its reference as measured around it (in execution order), and
- * returns warnings for references that moved more than DRIFT_LIMIT between two measurements.
- */
-function addRatios(rows: Row[]): string[] {
-  const measurements = (base: string) =>
-    rows
-      .filter((r) => (r.id === base || r.id.startsWith(`${base}#`)) && !r.error && !!r.mpps)
-      .sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
-  const around = (base: string, row: Row): Around | undefined => {
-    const ms = measurements(base);
-    if (ms.length === 0) return undefined;
-    const seq = row.seq ?? 0;
-    const before = ms.filter((r) => (r.seq ?? 0) < seq).pop();
-    const after = ms.find((r) => (r.seq ?? 0) > seq);
-    const use = [before, after].filter((r): r is Row => r !== undefined);
-    if (use.length === 0) use.push(ms[0]);
-    const mean = (f: (r: Row) => number) => use.reduce((x, r) => x + f(r), 0) / use.length;
-    const drift = before?.mpps && after?.mpps ? (after.mpps / before.mpps - 1) * 100 : undefined;
-    return { mpps: mean((r) => r.mpps ?? 0), gbps: mean((r) => r.gbps ?? 0), drift };
-  };
-  const set = (r: Row, base: string, of: string, bandwidth = false) => {
-    const a = around(base, r);
-    if (!a || r.mpps === undefined) return;
-    const value = bandwidth ? (r.gbps ?? 0) / a.gbps : r.mpps / a.mpps;
-    r.ratio = { value, of, ref: base, ...(a.drift !== undefined ? { drift: a.drift } : {}) };
-  };
-  for (const r of rows) {
-    if (r.error || r.mpps === undefined || r.id.includes('#')) continue;
-    if (r.id.startsWith('tp/memif-to-tp') || r.id.startsWith('tp/tp-to-memif'))
-      set(r, 'tp/tp-to-tp', 'testpmd→testpmd');
-    else if (r.id.startsWith('tp/echo-memif')) set(r, 'tp/echo-tp', 'testpmd echo');
-    else if (r.id.startsWith('memif/') && r.size === 64) {
-      if (r.id.startsWith('memif/echo')) set(r, 'tp/echo-tp', 'testpmd echo');
-      else set(r, 'tp/tp-to-tp', 'testpmd→testpmd');
-    } else if (r.id.startsWith('memif/')) set(r, `memcpy/Buffer.copy/${r.size}`, 'Buffer.copy', true);
+/** The measurements of `base` just before and just after `row` in the run (one if it has only one side). */
+function referenceFor(rows: Row[], base: string, row: Row): Row[] {
+  const ms = measurementsOf(rows, base);
+  const seq = row.seq ?? 0;
+  const before = ms.filter((r) => (r.seq ?? 0) < seq).pop();
+  const after = ms.find((r) => (r.seq ?? 0) > seq);
+  const use = [before, after].filter((r): r is Row => r !== undefined);
+  return use.length > 0 ? use : ms.slice(0, 1);
+}
+
+/** The reference of each row that has one: [base id, name, compare Gbit/s instead of Mpps]. */
+function referenceOf(r: Row): [string, string, boolean] | undefined {
+  if (r.error || r.mpps === undefined || r.id.includes('#')) return undefined;
+  if (r.id.startsWith('tp/memif-to-tp') || r.id.startsWith('tp/tp-to-memif')) {
+    return ['tp/tp-to-tp', 'testpmd→testpmd', false];
   }
-  // Each later measurement of a reference against the one before it.
-  const warnings: string[] = [];
-  for (const base of ['tp/tp-to-tp', 'tp/echo-tp', 'memcpy/Buffer.copy/9000']) {
-    const ms = measurements(base);
+  if (r.id.startsWith('tp/echo-memif') || (r.id.startsWith('memif/echo') && r.size === 64)) {
+    return ['tp/echo-tp', 'testpmd echo', false];
+  }
+  if (r.id.startsWith('memif/') && r.size === 64) return ['tp/tp-to-tp', 'testpmd→testpmd', false];
+  if (r.id.startsWith('memif/')) return [`memcpy/Buffer.copy/${r.size}`, 'Buffer.copy', true];
+  return undefined;
+}
+
+/** Sets each row's ratio against its reference as measured just before and just after it. */
+function addRatios(rows: Row[]): void {
+  for (const r of rows) {
+    const ref = referenceOf(r);
+    if (!ref) continue;
+    const [base, of, bandwidth] = ref;
+    const use = referenceFor(rows, base, r);
+    if (use.length === 0) continue;
+    const mean = (f: (x: Row) => number) => use.reduce((x, u) => x + f(u), 0) / use.length;
+    const rates = use.map((u) => u.mpps ?? 0);
+    const spread = use.length > 1 ? (Math.max(...rates) / Math.min(...rates) - 1) * 100 : 0;
+    const value = bandwidth ? (r.gbps ?? 0) / mean((u) => u.gbps ?? 0) : (r.mpps ?? 0) / mean((u) => u.mpps ?? 0);
+    r.ratio = { value, of, ref: base, spread };
+  }
+  // Each later measurement of a reference against the one before it: how much the host moved it.
+  for (const base of Object.keys(REFERENCES)) {
+    const ms = measurementsOf(rows, base);
     for (let k = 1; k < ms.length; k++) {
+      if (ms[k].notes?.includes('against the one before')) continue;
       const pct = ((ms[k].mpps ?? 0) / (ms[k - 1].mpps ?? 1) - 1) * 100;
       const sign = pct >= 0 ? '+' : '';
       ms[k].notes = `${ms[k].notes ? `${ms[k].notes}; ` : ''}${sign}${pct.toFixed(0)} % against the one before`;
-      if (Math.abs(pct) > DRIFT_LIMIT) {
-        warnings.push(
-          `${base} moved ${sign}${pct.toFixed(0)} % between two of its measurements: the host's speed changed; ` +
-            'ratios of the rows measured in between are unreliable (rerun, or use --repeat 3)',
+    }
+  }
+}
+
+/** Two measurements of a reference around a row that differ by more than this make its ratio unreliable. */
+const SPREAD_LIMIT = 15;
+
+/** Warnings for references whose consecutive measurements differ by more than SPREAD_LIMIT. */
+function driftWarnings(rows: Row[]): string[] {
+  const out: string[] = [];
+  for (const base of Object.keys(REFERENCES)) {
+    const ms = measurementsOf(rows, base);
+    for (let k = 1; k < ms.length; k++) {
+      const pct = ((ms[k].mpps ?? 0) / (ms[k - 1].mpps ?? 1) - 1) * 100;
+      if (Math.abs(pct) > SPREAD_LIMIT) {
+        out.push(
+          `${base} moved ${pct >= 0 ? '+' : ''}${pct.toFixed(0)} % between two of its measurements (the host's speed changed): ` +
+            'ratios of the rows measured in between are unreliable; rerun, or use --repeat 3',
         );
       }
     }
   }
-  return warnings;
+  return out;
 }
 
-/** A reference that moved more than this between two measurements makes ratios between them unreliable. */
-const DRIFT_LIMIT = 15;
-/** Blocks measured again because their reference moved: at most this many, only this early in the run. */
-const MAX_RETRIES = 3;
-const RETRY_BEFORE_MS = 120_000;
-
-/** How far `base` moved from its first to its last measurement among `rows`, %. */
-function bracketDrift(rows: Row[], base: string): number | undefined {
-  const ms = rows.filter((r) => (r.id === base || r.id.startsWith(`${base}#`)) && !r.error && !!r.mpps);
-  if (ms.length < 2) return undefined;
-  return ((ms[ms.length - 1].mpps ?? 0) / (ms[0].mpps ?? 1) - 1) * 100;
-}
+/** The ids of the rows the targets are read from. */
+const TARGET_ROWS = [
+  'memif/s2m/zc/64/1q',
+  'memif/m2s/zc/64/1q',
+  'memif/echo/zc/64/1q',
+  'tp/echo-memif/zc',
+  'memif/s2m/copy/64/1q',
+  'memif/m2s/copy/64/1q',
+  'memif/echo/copy/64/1q',
+  'memif/s2m/zc/9000/1q',
+  'memif/m2s/zc/9000/1q',
+];
 
 function targets(rows: Row[]): Target[] {
   const byId = new Map(rows.map((r) => [r.id, r]));
@@ -819,21 +756,24 @@ function targets(rows: Row[]): Target[] {
     const r = byId.get(id);
     return r && !r.error ? r : undefined;
   };
+  const f = (x: number | undefined) => (x === undefined ? '?' : x.toFixed(2));
   const out: Target[] = [];
   const ratioTarget = (label: string, id: string, want: number) => {
     const r = ok(id);
-    const value = r?.ratio?.value;
-    const moved = r?.ratio?.drift;
+    const ratio = r?.ratio;
+    const value = ratio?.value;
+    const unreliable =
+      ratio && (ratio.spread ?? 0) > SPREAD_LIMIT
+        ? `${ratio.of} measured before and after this row differs by ${ratio.spread?.toFixed(0)} %`
+        : undefined;
     out.push({
       label,
       want: `≥ ${want}`,
       value,
       met: value === undefined ? undefined : value >= want,
-      ...(moved !== undefined && Math.abs(moved) > DRIFT_LIMIT
-        ? { unreliable: `${r?.ratio?.of} moved ${moved.toFixed(0)} % around this row` }
-        : {}),
-      detail: r?.ratio
-        ? `${f(r.mpps)} Mpps, ${f(r.gbps)} Gbit/s vs ${r.ratio.of}`
+      ...(unreliable ? { unreliable } : {}),
+      detail: ratio
+        ? `${f(r?.mpps)} Mpps, ${f(r?.gbps)} Gbit/s vs ${ratio.of}`
         : byId.get(id)?.error
           ? 'row failed'
           : r
@@ -841,16 +781,15 @@ function targets(rows: Row[]): Target[] {
             : '',
     });
   };
-  const f = (x: number | undefined) => (x === undefined ? '?' : x.toFixed(2));
-  ratioTarget('64 B one-way zero-copy, slave → master ÷ testpmd→testpmd', 'memif/s2m/zc/64/1q', 0.5);
-  ratioTarget('64 B one-way zero-copy, master → slave ÷ testpmd→testpmd', 'memif/m2s/zc/64/1q', 0.5);
-  ratioTarget('64 B echo zero-copy (memif-ts ↔ memif-ts) ÷ testpmd echo', 'memif/echo/zc/64/1q', 0.4);
-  ratioTarget('64 B echo zero-copy (memif-ts as testpmd’s echo peer) ÷ testpmd echo', 'tp/echo-memif/zc', 0.4);
-  ratioTarget('64 B one-way copy API, slave → master ÷ testpmd→testpmd', 'memif/s2m/copy/64/1q', 0.15);
-  ratioTarget('64 B one-way copy API, master → slave ÷ testpmd→testpmd', 'memif/m2s/copy/64/1q', 0.15);
-  ratioTarget('64 B echo copy API ÷ testpmd echo', 'memif/echo/copy/64/1q', 0.15);
-  ratioTarget('9,000 B one-way zero-copy, slave → master ÷ Buffer.copy Gbit/s', 'memif/s2m/zc/9000/1q', 0.7);
-  ratioTarget('9,000 B one-way zero-copy, master → slave ÷ Buffer.copy Gbit/s', 'memif/m2s/zc/9000/1q', 0.7);
+  ratioTarget('64 B one-way zero-copy, slave → master ÷ testpmd→testpmd', TARGET_ROWS[0], 0.5);
+  ratioTarget('64 B one-way zero-copy, master → slave ÷ testpmd→testpmd', TARGET_ROWS[1], 0.5);
+  ratioTarget('64 B echo zero-copy (memif-ts ↔ memif-ts) ÷ testpmd echo', TARGET_ROWS[2], 0.4);
+  ratioTarget('64 B echo zero-copy (memif-ts as testpmd’s echo peer) ÷ testpmd echo', TARGET_ROWS[3], 0.4);
+  ratioTarget('64 B one-way copy API, slave → master ÷ testpmd→testpmd', TARGET_ROWS[4], 0.15);
+  ratioTarget('64 B one-way copy API, master → slave ÷ testpmd→testpmd', TARGET_ROWS[5], 0.15);
+  ratioTarget('64 B echo copy API ÷ testpmd echo', TARGET_ROWS[6], 0.15);
+  ratioTarget('9,000 B one-way zero-copy, slave → master ÷ Buffer.copy Gbit/s', TARGET_ROWS[7], 0.7);
+  ratioTarget('9,000 B one-way zero-copy, master → slave ÷ Buffer.copy Gbit/s', TARGET_ROWS[8], 0.7);
   // Heap: every zero-copy row, both processes: under 1 byte allocated per packet (any allocation
   // per packet is an object of 16 bytes or more; what is left is the loop's per-round yields).
   const zc = rows.filter((r) => !r.error && r.heap && r.api === 'zero-copy');
@@ -915,7 +854,7 @@ async function main(): Promise<number> {
       : `memif-ts processes NOT PINNED (${placement.reason}); testpmd lcores as with pinning`) +
     (testpmdAvailable() ? '' : '; dpdk-testpmd NOT FOUND: testpmd rows left out (apt-get install dpdk-dev)');
   const runStart = cpuTicks();
-  const report = (warnings: string[]): Report => ({
+  const report = (): Report => ({
     meta: {
       ...meta,
       mode: QUICK ? 'quick' : 'full',
@@ -926,14 +865,15 @@ async function main(): Promise<number> {
         (REPEAT > 1 ? `; every row measured ${REPEAT} times, median kept` : ''),
       durationSec: (Date.now() - t0) / 1000,
       steal: stealPercent(runStart, cpuTicks()),
-      warnings,
+      warnings: driftWarnings(rows),
     },
     rows,
     targets: targets(rows),
   });
   const finish = (aborted?: string): number => {
     if (process.stderr.isTTY && !args.verbose) process.stderr.write('\r\x1b[K');
-    const rep = report(addRatios(rows));
+    addRatios(rows);
+    const rep = report();
     console.log(formatReport(rep));
     if (aborted) console.log(`\nABORTED: ${aborted}`);
     if (args.json) writeFileSync(args.json, `${JSON.stringify({ ...rep, aborted }, null, 2)}\n`);
@@ -946,64 +886,33 @@ async function main(): Promise<number> {
   }, BOUND_MS);
   bound.unref();
 
-  const blocks = plan();
-  const total = blocks.reduce((n, b) => n + b.steps.length, 0);
-  let done = 0;
-  let seq = 0;
-  let retries = 0;
-  for (const block of blocks) {
-    for (let attempt = 1; ; attempt++) {
-      const first = rows.length;
-      for (const step of block.steps) {
-        done++;
-        progress(`[${done}/${total}] ${step.label} …`);
-        const ticks = cpuTicks();
-        try {
-          const runs: Row[] = [];
-          for (let k = 0; k < REPEAT; k++) {
-            runs.push(await withTimeout(Promise.resolve(step.run()), ROW_MS, step.label));
-          }
-          const row = median(runs);
-          row.order = step.order;
-          row.seq = seq++;
-          row.steal = stealPercent(ticks, cpuTicks());
-          if (row.steal >= 1) row.notes = `${row.notes ? `${row.notes}; ` : ''}CPU steal ${row.steal.toFixed(0)} %`;
-          rows.push(row);
-          const rtt = row.rtt ? `p50 ${row.rtt.p50.toFixed(1)} µs` : '';
-          progress(`[${done}/${total}] ${step.label}: ${row.mpps?.toFixed(2) ?? ''} Mpps ${rtt}`);
-        } catch (err) {
-          const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
-          progress(`[${done}/${total}] ${step.label}: FAILED ${message}`);
-          if (args.verbose && err instanceof Error) console.error(err.message);
-          rows.push({
-            id: step.id,
-            section: step.section,
-            scenario: step.label,
-            error: message,
-            order: step.order,
-            seq: seq++,
-          });
-          cleanupAll(); // whatever the row left running
-          tmp = mkdtempSync(join(tmpdir(), 'memif-bench-'));
-          onCleanup(() => rmSync(tmp, { recursive: true, force: true }));
-        }
-      }
-      // A block whose reference moved is measured again, while the run is young enough to afford it.
-      const moved = block.bracket ? bracketDrift(rows.slice(first), block.bracket) : undefined;
-      const young = Date.now() - t0 < RETRY_BEFORE_MS;
-      if (moved === undefined || Math.abs(moved) <= DRIFT_LIMIT || retries >= MAX_RETRIES || !young) {
-        if (attempt > 1) {
-          for (const r of rows.slice(first)) {
-            if (r.id === block.bracket) r.notes = `${r.notes ? `${r.notes}; ` : ''}block measured ${attempt} times`;
-          }
-        }
-        break;
-      }
-      progress(`${block.bracket} moved ${moved.toFixed(0)} % across its block: measuring the block again`);
-      retries++;
-      done -= block.steps.length;
-      rows.splice(first);
+  const steps = plan();
+  for (const [i, step] of steps.entries()) {
+    const n = `${i + 1}/${steps.length}`;
+    progress(`[${n}] ${step.label} …`);
+    const ticks = cpuTicks();
+    let row: Row;
+    try {
+      const runs: Row[] = [];
+      for (let k = 0; k < REPEAT; k++) runs.push(await withTimeout(Promise.resolve(step.run()), ROW_MS, step.label));
+      row = median(runs);
+      row.steal = stealPercent(ticks, cpuTicks());
+      if (row.steal >= 1) row.notes = `${row.notes ? `${row.notes}; ` : ''}CPU steal ${row.steal.toFixed(0)} %`;
+      progress(
+        `[${n}] ${step.label}: ${row.mpps?.toFixed(2) ?? ''} Mpps ${row.rtt ? `p50 ${row.rtt.p50.toFixed(1)} µs` : ''}`,
+      );
+    } catch (err) {
+      const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      progress(`[${n}] ${step.label}: FAILED ${message}`);
+      if (args.verbose && err instanceof Error) console.error(err.message);
+      row = { id: step.id, section: step.section, scenario: step.label, error: message };
+      cleanupAll(); // whatever the row left running
+      tmp = mkdtempSync(join(tmpdir(), 'memif-bench-'));
+      onCleanup(() => rmSync(tmp, { recursive: true, force: true }));
     }
+    row.order = step.order;
+    row.seq = i;
+    rows.push(row);
   }
   clearTimeout(bound);
   return finish();

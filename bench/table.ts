@@ -16,10 +16,10 @@ export interface Row {
   mpps?: number;
   gbps?: number;
   /**
-   * The row's rate divided by its reference (`ref`: the reference's row id) as measured just before
-   * and just after it in this run; `drift`: how far the reference moved between those two, %.
+   * The row's rate divided by its reference (`ref`: the reference's row id): the mean of its
+   * measurements just before and just after the row in this run; `spread`: how far apart those two are, %.
    */
-  ratio?: { value: number; of: string; ref: string; drift?: number };
+  ratio?: { value: number; of: string; ref: string; spread?: number };
   lost?: number;
   /** Round-trip times, µs. */
   rtt?: { p50: number; p99: number; max: number; n: number };
@@ -152,7 +152,7 @@ export function formatReport(rep: Report): string {
       const row = HEADER.map(() => '');
       row[0] = t.label;
       row[6] = value;
-      row[11] = `want ${t.want}: ${verdict}${t.detail ? ` (${t.detail})` : ''}`;
+      row[HEADER.length - 1] = `want ${t.want}: ${verdict}${t.detail ? ` (${t.detail})` : ''}`;
       table.push(row);
     }
   }
