@@ -129,3 +129,13 @@ export function streams(seed: number, maxSize: number, minSize = 1): { master: S
     slave: { seed: seed ^ 0x736c6176, minSize, maxSize },
   };
 }
+
+/** Reads queue `q` of `rx` until `count` packets came (the test timeout bounds the wait). */
+export async function receive(rx: Memif, q: number, count: number): Promise<Buffer[]> {
+  const got: Buffer[] = [];
+  while (got.length < count) {
+    got.push(...rx.rxBurst(q));
+    if (got.length < count) await tick();
+  }
+  return got;
+}

@@ -10,6 +10,7 @@ import { setTimeout as sleep, setImmediate as tick } from 'node:timers/promises'
 import { type DisconnectInfo, type Logger, Memif, MemifError, type MemifOptions } from '../../src/index.js';
 import { computeLayout } from '../../src/shm/layout.js';
 import { abstractName, type TempDir, tempDir } from '../helpers/tmp.js';
+import { receive } from '../helpers/traffic.js';
 
 const T = { timeout: 60_000 };
 
@@ -20,16 +21,6 @@ function pkt(tag: number, i: number, len = 64 + ((tag * 37 + i * 11) % 900)): Bu
   b.writeUInt32LE(tag, 0);
   b.writeUInt32LE(i, 4);
   return b;
-}
-
-/** Reads queue `q` of `rx` until `count` packets came (the test timeout bounds the wait). */
-async function receive(rx: Memif, q: number, count: number): Promise<Buffer[]> {
-  const got: Buffer[] = [];
-  while (got.length < count) {
-    got.push(...rx.rxBurst(q));
-    if (got.length < count) await tick();
-  }
-  return got;
 }
 
 /** Sends `packets` on `tx` queue `txq` and checks that `rx` queue `rxq` gets exactly those bytes. */

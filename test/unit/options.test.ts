@@ -14,6 +14,7 @@ import {
   StateError,
 } from '../../src/index.js';
 import { type TempDir, tempDir } from '../helpers/tmp.js';
+import { receive } from '../helpers/traffic.js';
 
 const T = { timeout: 60_000 };
 
@@ -38,15 +39,6 @@ function throwsMemif(fn: () => unknown, name: string, cls?: abstract new (...a: 
     assert.equal(e.errorName, name);
     return true;
   });
-}
-
-async function receive(rx: Memif, q: number, count: number): Promise<Buffer[]> {
-  const got: Buffer[] = [];
-  while (got.length < count) {
-    got.push(...rx.rxBurst(q));
-    if (got.length < count) await tick();
-  }
-  return got;
 }
 
 describe('Memif.create option checks', () => {
