@@ -25,6 +25,7 @@ export {
   type MemifDetails,
   type MemifEvents,
   type QueueDetails,
+  type WaitForConnectOptions,
 } from './interface.js';
 export { defaultLogger, type Logger } from './log.js';
 export type { MemifOptions } from './options.js';

@@ -63,6 +63,14 @@ export interface MemifDetails {
 }
 
 /** What a `disconnect` event carries. */
+/** Options of `waitForConnect()`. */
+export interface WaitForConnectOptions {
+  /** Give up after this many ms with `MEMIF_ERR_NOCONN`. Default: no limit. */
+  timeoutMs?: number;
+  /** Give up when this signal aborts (rejects with its reason), e.g. `AbortSignal.timeout(5000)`. */
+  signal?: AbortSignal;
+}
+
 export interface DisconnectInfo {
   /** Human-readable reason (ours or the peer's). */
   reason: string;
@@ -298,21 +306,42 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     }
   }
 
-  /** Resolves when the link is up (at once if it is); rejects if the interface is closed first. */
-  waitForConnect(): Promise<void> {
+  /**
+   * Resolves when the link is up (at once if it is). Rejects with a `StateError`
+   * (`MEMIF_ERR_NOCONN`) if the interface is closed first or `timeoutMs` passes, and with
+   * `signal.reason` if `signal` aborts. Without either, it waits as long as it takes: a DPDK
+   * client, for one, connects once and never retries, so a caller that must not hang bounds it.
+   */
+  waitForConnect(options: WaitForConnectOptions = {}): Promise<void> {
+    const { timeoutMs, signal } = options;
+    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs >= 0)) {
+      return Promise.reject(new InvalidArgumentError(`timeoutMs must be a number >= 0, got ${timeoutMs}`));
+    }
     if (this.#info !== undefined) return Promise.resolve();
     if (this.#closed) return Promise.reject(new StateError('MEMIF_ERR_NOCONN', 'interface is closed'));
+    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      const onConnect = () => {
-        this.off('close', onClosed);
-        resolve();
-      };
-      const onClosed = () => {
+      let timer: NodeJS.Timeout | undefined;
+      const settle = (err?: unknown) => {
         this.off('connect', onConnect);
-        reject(new StateError('MEMIF_ERR_NOCONN', 'interface is closed'));
+        this.off('close', onClosed);
+        signal?.removeEventListener('abort', onAbort);
+        clearTimeout(timer);
+        if (err === undefined) resolve();
+        else reject(err);
       };
-      this.once('connect', onConnect);
-      this.once('close', onClosed);
+      const onConnect = () => settle();
+      const onClosed = () => settle(new StateError('MEMIF_ERR_NOCONN', 'interface is closed'));
+      const onAbort = () => settle(signal?.reason);
+      this.on('connect', onConnect);
+      this.on('close', onClosed);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(
+          () => settle(new StateError('MEMIF_ERR_NOCONN', `not connected within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      }
     });
   }
 

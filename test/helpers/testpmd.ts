@@ -44,6 +44,15 @@ export interface ForwardStats {
 
 let counter = 0;
 
+/** Instances still running, killed when this process exits (even by --test-force-exit after a timeout). */
+const live = new Set<Testpmd>();
+process.on('exit', () => {
+  for (const t of live) {
+    t.proc.kill('SIGKILL');
+    rmSync(`/run/dpdk/${t.prefix}`, { recursive: true, force: true });
+  }
+});
+
 /** Whether dpdk-testpmd is installed here. */
 export function testpmdAvailable(): boolean {
   try {
@@ -53,6 +62,12 @@ export function testpmdAvailable(): boolean {
     return false;
   }
 }
+
+/**
+ * How long a test waits for a link with testpmd before it fails (a bound against hanging: a DPDK
+ * client connects once and never retries, so a lost handshake would otherwise wait for ever).
+ */
+export const PEER_WAIT_MS = 20_000;
 
 /** The skip message for tests that need testpmd. */
 export const TESTPMD_MISSING = 'dpdk-testpmd not installed (apt-get install -y dpdk-dev); .ci/run installs it';
@@ -103,8 +118,10 @@ export class Testpmd {
     };
     this.proc.stdout?.on('data', collect);
     this.proc.stderr?.on('data', collect);
+    live.add(this);
     this.exited = new Promise((resolve) => {
       this.proc.on('exit', (code, signal) => {
+        live.delete(this);
         clearTimeout(this.#killTimer);
         this.#cleanup();
         for (const l of this.#listeners.splice(0)) l();

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { Memif } from '../../src/index.js';
 import { internetChecksum } from '../../src/packet/checksum.js';
 import { frame } from '../helpers/interop.js';
-import { TESTPMD_MISSING, Testpmd, testpmdAvailable } from '../helpers/testpmd.js';
+import { PEER_WAIT_MS, TESTPMD_MISSING, Testpmd, testpmdAvailable } from '../helpers/testpmd.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -45,7 +45,7 @@ describe('interop with DPDK net_memif: counters', { skip: testpmdAvailable() ? f
       const tmp = tempDir();
       const { pmd, iface } = await connectTo(our, tmp.socket(), 'txonly');
       try {
-        await iface.waitForConnect();
+        await iface.waitForConnect({ timeoutMs: PEER_WAIT_MS });
         let received = 0;
         let malformed = 0;
         let template: Buffer | undefined;
@@ -97,7 +97,7 @@ describe('interop with DPDK net_memif: counters', { skip: testpmdAvailable() ? f
       const { pmd, iface } = await connectTo(our, tmp.socket(), 'rxonly');
       const total = 200_000;
       try {
-        await iface.waitForConnect();
+        await iface.waitForConnect({ timeoutMs: PEER_WAIT_MS });
         await pmd.startForwarding();
         const burst = Array.from({ length: 256 }, (_, i) => frame(64, 0, i));
         let sent = 0;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Memif } from '../../src/index.js';
 import { chainSizes, echoCheck, macswapped } from '../helpers/interop.js';
-import { TESTPMD_MISSING, Testpmd, testpmdAvailable } from '../helpers/testpmd.js';
+import { PEER_WAIT_MS, TESTPMD_MISSING, Testpmd, testpmdAvailable } from '../helpers/testpmd.js';
 import { tempDir } from '../helpers/tmp.js';
 
 interface Case {
@@ -84,7 +84,7 @@ describe('interop with DPDK net_memif: echo', { skip: testpmdAvailable() ? false
           iface = await Memif.create({ role: 'master', ...ourOptions, allowUnsealedRegions: c.zeroCopy === true });
           pmd = await Testpmd.start({ role: 'client', ...pmdOptions });
         }
-        await iface.waitForConnect();
+        await iface.waitForConnect({ timeoutMs: PEER_WAIT_MS });
         const d = iface.details();
         assert.match(d.remoteName, /^DPDK /);
         assert.equal(d.remoteInterfaceName, 'net_memif0');

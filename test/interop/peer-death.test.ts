@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import { type DisconnectInfo, Memif } from '../../src/index.js';
+import { countingLogger } from '../helpers/hostile.js';
 import { echoCheck, frame, macswapped } from '../helpers/interop.js';
 import { newFds, type Resources, settle, snapshot } from '../helpers/resources.js';
-import { TESTPMD_MISSING, Testpmd, testpmdAvailable } from '../helpers/testpmd.js';
+import { PEER_WAIT_MS, TESTPMD_MISSING, Testpmd, testpmdAvailable } from '../helpers/testpmd.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** Keeps sending and reading frames until `stop` is set or the link drops. */
@@ -34,17 +35,22 @@ describe('interop with DPDK net_memif: the peer dies', { skip: testpmdAvailable(
       }
       let pmd: Testpmd | undefined;
       let iface: Memif | undefined;
+      // Every disconnect and every line we log, for the failure message: a DPDK client does not
+      // retry, so a link that drops before the kill would otherwise show up only as a wait that ends.
+      const logger = countingLogger();
+      const downs: string[] = [];
       try {
         if (our === 'slave') {
           pmd = await Testpmd.start({ role: pmdRole, socket: socketPath });
-          iface = await Memif.create({ role: 'slave', socketPath, reconnectIntervalMs: 100 });
+          iface = await Memif.create({ role: 'slave', socketPath, reconnectIntervalMs: 100, logger });
         } else {
-          iface = await Memif.create({ role: 'master', socketPath });
+          iface = await Memif.create({ role: 'master', socketPath, logger });
           await settle();
           base = snapshot();
           pmd = await Testpmd.start({ role: pmdRole, socket: socketPath });
         }
-        await iface.waitForConnect();
+        iface.on('disconnect', (d: DisconnectInfo) => downs.push(d.reason));
+        await iface.waitForConnect({ timeoutMs: PEER_WAIT_MS });
         const during = snapshot();
         assert.ok(during.addonMappings > (base?.addonMappings ?? 0), 'the connection maps shared memory');
         const state = { stop: false, sent: 0, received: 0 };
@@ -53,7 +59,10 @@ describe('interop with DPDK net_memif: the peer dies', { skip: testpmdAvailable(
           await new Promise((r) => setTimeout(r, 5));
         }
         assert.ok(state.received > 0, `traffic flows before the kill (sent ${state.sent}, received ${state.received})`);
-        const down = once(iface, 'disconnect') as Promise<[DisconnectInfo]>;
+        assert.deepEqual(downs, [], 'the link stays up until the kill');
+        const down = once(iface, 'disconnect', { signal: AbortSignal.timeout(PEER_WAIT_MS) }) as Promise<
+          [DisconnectInfo]
+        >;
         await pmd.kill();
         const [info] = await down;
         state.stop = true;
@@ -71,10 +80,14 @@ describe('interop with DPDK net_memif: the peer dies', { skip: testpmdAvailable(
         assert.deepEqual(after.memfdMaps, base.memfdMaps);
         // A new testpmd on the same socket (a killed server leaves its socket file: the helper clears it).
         pmd = await Testpmd.start({ role: pmdRole, socket: socketPath });
-        await iface.waitForConnect();
+        await iface.waitForConnect({ timeoutMs: PEER_WAIT_MS });
         await echoCheck(iface, { sizes: [60, 1500, 4000], expect: macswapped });
       } catch (err) {
-        throw new Error(`${(err as Error).message}\n--- testpmd output ---\n${pmd?.tail() ?? ''}`, { cause: err });
+        const ours = logger.lines.map((l) => `${l.level} ${l.message} ${JSON.stringify(l.fields ?? {})}`);
+        throw new Error(
+          `${(err as Error).message}\n--- disconnects: ${JSON.stringify(downs)}\n--- our log ---\n${ours.slice(-30).join('\n')}\n--- testpmd output ---\n${pmd?.tail() ?? ''}`,
+          { cause: err },
+        );
       } finally {
         await pmd?.stop();
         await iface?.close();

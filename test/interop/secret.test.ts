@@ -6,11 +6,11 @@ import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import { Memif, type MemifError } from '../../src/index.js';
 import { echoCheck, macswapped } from '../helpers/interop.js';
-import { TESTPMD_MISSING, Testpmd, testpmdAvailable } from '../helpers/testpmd.js';
+import { PEER_WAIT_MS, TESTPMD_MISSING, Testpmd, testpmdAvailable } from '../helpers/testpmd.js';
 import { tempDir } from '../helpers/tmp.js';
 
 async function firstError(iface: Memif): Promise<MemifError> {
-  const [err] = (await once(iface, 'error')) as [MemifError];
+  const [err] = (await once(iface, 'error', { signal: AbortSignal.timeout(PEER_WAIT_MS) })) as [MemifError];
   return err;
 }
 
@@ -19,8 +19,8 @@ async function loopbackStillWorks(socketPath: string): Promise<void> {
   const m = await Memif.create({ role: 'master', socketPath });
   const s = await Memif.create({ role: 'slave', socketPath });
   try {
-    await s.waitForConnect();
-    await m.waitForConnect();
+    await s.waitForConnect({ timeoutMs: PEER_WAIT_MS });
+    await m.waitForConnect({ timeoutMs: PEER_WAIT_MS });
     const f = Buffer.from('the process keeps running');
     assert.equal(s.txBurst(0, [f]), 1);
     let got: Buffer[] = [];
@@ -46,7 +46,7 @@ describe('interop with DPDK net_memif: secrets', { skip: testpmdAvailable() ? fa
       reconnectIntervalMs: 100,
     });
     try {
-      await s.waitForConnect();
+      await s.waitForConnect({ timeoutMs: PEER_WAIT_MS });
       await echoCheck(s, { sizes: [60, 1500, 5000], expect: macswapped });
     } finally {
       await pmd.stop();
@@ -60,7 +60,7 @@ describe('interop with DPDK net_memif: secrets', { skip: testpmdAvailable() ? fa
     const m = await Memif.create({ role: 'master', socketPath: tmp.socket(), secret: 'open-sesame' });
     const pmd = await Testpmd.start({ role: 'client', socket: tmp.socket(), secret: 'open-sesame' });
     try {
-      await m.waitForConnect();
+      await m.waitForConnect({ timeoutMs: PEER_WAIT_MS });
       await echoCheck(m, { sizes: [60, 1500, 5000], expect: macswapped });
     } finally {
       await pmd.stop();
@@ -107,7 +107,7 @@ describe('interop with DPDK net_memif: secrets', { skip: testpmdAvailable() ? fa
       assert.equal(m.connected, false);
       await loopbackStillWorks(tmp.socket('loop.sock'));
       good = await Testpmd.start({ role: 'client', socket: tmp.socket(), secret: 'right' });
-      await m.waitForConnect();
+      await m.waitForConnect({ timeoutMs: PEER_WAIT_MS });
       await echoCheck(m, { sizes: [60, 3000], expect: macswapped });
     } finally {
       await good?.stop();
