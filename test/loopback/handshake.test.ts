@@ -194,47 +194,51 @@ describe('handshake between a master and a slave in one process', () => {
     });
   }
 
-  test('waitForConnect: a timeout or an abort signal bounds the wait; a peer that comes in time resolves it', T, async () => {
-    const socketPath = tmp.socket('wait-bound.sock');
-    const master = await Memif.create({ role: 'master', socketPath });
-    try {
-      const base = { connect: master.listenerCount('connect'), close: master.listenerCount('close') };
-      // Nobody comes: the timeout rejects with MEMIF_ERR_NOCONN and leaves no listener behind.
-      await assert.rejects(master.waitForConnect({ timeoutMs: 30 }), (e: unknown) => {
-        assert.ok(e instanceof MemifError);
-        assert.equal(e.errorName, 'MEMIF_ERR_NOCONN');
-        assert.match(e.message, /within 30 ms/);
-        return true;
-      });
-      const ac = new AbortController();
-      const aborted = master.waitForConnect({ signal: ac.signal });
-      ac.abort(new Error('gave up'));
-      await assert.rejects(aborted, /gave up/);
-      await assert.rejects(master.waitForConnect({ signal: AbortSignal.abort(new Error('already')) }), /already/);
-      await assert.rejects(master.waitForConnect({ timeoutMs: -1 }), (e: unknown) => {
-        assert.ok(e instanceof MemifError);
-        assert.equal(e.errorName, 'MEMIF_ERR_INVAL_ARG');
-        return true;
-      });
-      assert.deepEqual(
-        { connect: master.listenerCount('connect'), close: master.listenerCount('close') },
-        base,
-        'no listener left by the waits that gave up',
-      );
-      // A slave that comes within the bound: the wait resolves, on both sides.
-      const waiting = master.waitForConnect({ timeoutMs: 30_000, signal: new AbortController().signal });
-      const slave = await Memif.create({ role: 'slave', socketPath });
+  test(
+    'waitForConnect: a timeout or an abort signal bounds the wait; a peer that comes in time resolves it',
+    T,
+    async () => {
+      const socketPath = tmp.socket('wait-bound.sock');
+      const master = await Memif.create({ role: 'master', socketPath });
       try {
-        await Promise.all([waiting, slave.waitForConnect({ timeoutMs: 30_000 })]);
-        assert.equal(master.connected, true);
-        await pass(slave, master, [pkt(9, 0)]);
+        const base = { connect: master.listenerCount('connect'), close: master.listenerCount('close') };
+        // Nobody comes: the timeout rejects with MEMIF_ERR_NOCONN and leaves no listener behind.
+        await assert.rejects(master.waitForConnect({ timeoutMs: 30 }), (e: unknown) => {
+          assert.ok(e instanceof MemifError);
+          assert.equal(e.errorName, 'MEMIF_ERR_NOCONN');
+          assert.match(e.message, /within 30 ms/);
+          return true;
+        });
+        const ac = new AbortController();
+        const aborted = master.waitForConnect({ signal: ac.signal });
+        ac.abort(new Error('gave up'));
+        await assert.rejects(aborted, /gave up/);
+        await assert.rejects(master.waitForConnect({ signal: AbortSignal.abort(new Error('already')) }), /already/);
+        await assert.rejects(master.waitForConnect({ timeoutMs: -1 }), (e: unknown) => {
+          assert.ok(e instanceof MemifError);
+          assert.equal(e.errorName, 'MEMIF_ERR_INVAL_ARG');
+          return true;
+        });
+        assert.deepEqual(
+          { connect: master.listenerCount('connect'), close: master.listenerCount('close') },
+          base,
+          'no listener left by the waits that gave up',
+        );
+        // A slave that comes within the bound: the wait resolves, on both sides.
+        const waiting = master.waitForConnect({ timeoutMs: 30_000, signal: new AbortController().signal });
+        const slave = await Memif.create({ role: 'slave', socketPath });
+        try {
+          await Promise.all([waiting, slave.waitForConnect({ timeoutMs: 30_000 })]);
+          assert.equal(master.connected, true);
+          await pass(slave, master, [pkt(9, 0)]);
+        } finally {
+          await slave.close();
+        }
       } finally {
-        await slave.close();
+        await master.close();
       }
-    } finally {
-      await master.close();
-    }
-  });
+    },
+  );
 
   test('wrong secret: both sides report MEMIF_ERR_SECRET, the master then accepts the right one', T, async () => {
     const socketPath = tmp.socket('wrong-secret.sock');
