@@ -65,6 +65,7 @@ async function main(): Promise<void> {
     rxQueues: spec.queues,
     txQueues: spec.queues,
     rxMode: spec.rxMode,
+    bufferSize: spec.work.bufferSize,
     reconnectIntervalMs: 100,
     instanceName: 'memif-ts-bench',
   });

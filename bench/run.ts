@@ -28,6 +28,7 @@ import {
   Control,
   calibrate,
   frame,
+  JUMBO_BUFFER_SIZE,
   type RxMode,
   run,
   type WorkResult,
@@ -87,6 +88,7 @@ const work = (w: Partial<WorkSpec> & Pick<WorkSpec, 'kind'>): WorkSpec => ({
   check: true,
   count: RTTS,
   warmup: RTT_WARMUP,
+  bufferSize: BUFFER_SIZE,
   ...w,
 });
 
@@ -124,8 +126,8 @@ const DIRECTION_LABEL: Record<Direction, string> = {
 };
 
 /** Echo window for a frame size: at most WINDOW, and no more than one ring (1,024 buffers) holds. */
-function echoWindow(size: number): number {
-  return Math.min(WINDOW, Math.floor(1024 / Math.ceil(size / BUFFER_SIZE)));
+function echoWindow(size: number, bufferSize: number): number {
+  return Math.min(WINDOW, Math.floor(1024 / Math.ceil(size / bufferSize)));
 }
 
 /**
@@ -147,6 +149,7 @@ async function memifPair(
     rxQueues: queues,
     txQueues: queues,
     rxMode,
+    bufferSize: mine.bufferSize,
     instanceName: 'memif-ts-bench',
   });
   master.on('error', (e) => progress(`master: ${e.message}`));
@@ -169,11 +172,18 @@ async function memifPair(
   }
 }
 
-async function memifRow(dir: Direction, api: Api, size: number, queues: number): Promise<Row> {
+async function memifRow(
+  dir: Direction,
+  api: Api,
+  size: number,
+  queues: number,
+  bufferSize = BUFFER_SIZE,
+): Promise<Row> {
+  const jumbo = bufferSize !== BUFFER_SIZE;
   const base: Row = {
-    id: `memif/${dir}/${api}/${size}/${queues}q`,
+    id: `memif/${dir}/${api}/${size}/${queues}q${jumbo ? `/b${bufferSize}` : ''}`,
     section: SECTION.memif,
-    scenario: DIRECTION_LABEL[dir],
+    scenario: `${DIRECTION_LABEL[dir]}${jumbo ? `, ${bufferSize.toLocaleString('en-US')}-byte buffers` : ''}`,
     api: api === 'zc' ? 'zero-copy' : 'copy',
     size,
     queues,
@@ -186,8 +196,8 @@ async function memifRow(dir: Direction, api: Api, size: number, queues: number):
     const { own, peer } = await memifPair(
       queues,
       'polling',
-      work({ kind: 'receive', api, size, queues }),
-      work({ kind: 'send', api, size, queues, measureMs: MEASURE_MS }),
+      work({ kind: 'receive', api, size, queues, bufferSize }),
+      work({ kind: 'send', api, size, queues, bufferSize, measureMs: MEASURE_MS }),
       (p, ctl) => {
         void p.result.then((r) => {
           ctl.totals = r.result.perQueue;
@@ -203,8 +213,8 @@ async function memifRow(dir: Direction, api: Api, size: number, queues: number):
     const { own, peer } = await memifPair(
       queues,
       'polling',
-      work({ kind: 'send', api, size, queues, measureMs: MEASURE_MS }),
-      work({ kind: 'receive', api, size, queues }),
+      work({ kind: 'send', api, size, queues, bufferSize, measureMs: MEASURE_MS }),
+      work({ kind: 'receive', api, size, queues, bufferSize }),
       () => {},
       (p, r) => p.send({ t: 'totals', totals: r.perQueue }),
     );
@@ -213,12 +223,12 @@ async function memifRow(dir: Direction, api: Api, size: number, queues: number):
     masterHeap = own.heap;
     slaveHeap = peer.result.heap;
   } else {
-    const window = echoWindow(size);
+    const window = echoWindow(size, bufferSize);
     const { own, peer } = await memifPair(
       queues,
       'polling',
-      work({ kind: 'initiate', api, size, queues, window, measureMs: MEASURE_MS }),
-      work({ kind: 'reflect', api, size, queues }),
+      work({ kind: 'initiate', api, size, queues, bufferSize, window, measureMs: MEASURE_MS }),
+      work({ kind: 'reflect', api, size, queues, bufferSize }),
       () => {},
       (p) => p.send({ t: 'stop' }),
     );
@@ -226,7 +236,7 @@ async function memifRow(dir: Direction, api: Api, size: number, queues: number):
     lost = own.lost + own.errors;
     masterHeap = own.heap;
     slaveHeap = peer.result.heap;
-    if (window !== WINDOW) base.scenario = `echo, ${window} in flight`;
+    if (window !== WINDOW) base.scenario = base.scenario.replace(`${WINDOW} in flight`, `${window} in flight`);
   }
   const mpps = mppsOf(rate);
   return {
@@ -610,10 +620,12 @@ function plan(): Plan[] {
       add(`tp/echo-memif/${api}`, `testpmd ↔ memif-ts ${api} echo`, SECTION.tpEcho, () => memifEchoPeer(api));
     }
   }
-  const pair = (dir: Direction, api: Api, size: number, q: number) =>
-    add(`memif/${dir}/${api}/${size}/${q}q`, `memif ${dir} ${api} ${size} B ${q}q`, SECTION.memif, () =>
-      memifRow(dir, api, size, q),
+  const pair = (dir: Direction, api: Api, size: number, q: number, bufferSize = BUFFER_SIZE) => {
+    const b = bufferSize === BUFFER_SIZE ? '' : `/b${bufferSize}`;
+    add(`memif/${dir}/${api}/${size}/${q}q${b}`, `memif ${dir} ${api} ${size} B ${q}q${b}`, SECTION.memif, () =>
+      memifRow(dir, api, size, q, bufferSize),
     );
+  };
   if (QUICK) {
     for (const api of ['copy', 'zc'] as const) {
       pair('s2m', api, 64, 1);
@@ -621,6 +633,7 @@ function plan(): Plan[] {
     }
     pair('echo', 'zc', 64, 1);
     pair('s2m', 'zc', 9000, 1);
+    pair('s2m', 'zc', 9000, 1, JUMBO_BUFFER_SIZE);
   } else {
     for (const size of [64, 1500, 9000]) {
       for (const q of [1, 2]) {
@@ -628,6 +641,10 @@ function plan(): Plan[] {
           for (const dir of ['s2m', 'm2s', 'echo'] as const) pair(dir, api, size, q);
         }
       }
+    }
+    // Jumbo frames as VPP and DPDK set them up: one 9,216-byte buffer per 9,000-byte frame.
+    for (const api of ['copy', 'zc'] as const) {
+      for (const dir of ['s2m', 'm2s', 'echo'] as const) pair(dir, api, 9000, 1, JUMBO_BUFFER_SIZE);
     }
   }
   add('latency/interrupt', 'latency interrupt', SECTION.latency, () => latencyRow('interrupt'));
@@ -651,7 +668,7 @@ function plan(): Plan[] {
   take(/^memcpy\/[^#]*$/);
   take(/^tp\/tp-to-tp$/, /^memif\/(s2m|m2s)\/(copy|zc)\/64\/1q$/, /^tp\/tp-to-tp#2$/);
   take(/^tp\/echo-tp$/, /^memif\/echo\/(copy|zc)\/64\/1q$/, /^tp\/echo-memif\//, /^tp\/echo-tp#2$/);
-  take(/^memif\/(s2m|m2s)\/zc\/9000\/1q$/, /^memcpy\/Buffer.copy\/9000#2$/);
+  take(/^memif\/(s2m|m2s)\/zc\/9000\/1q(\/b\d+)?$/, /^memcpy\/Buffer.copy\/9000#2$/);
   take(/^[^#]*$/);
   take(/./);
   return only ? exec.filter((x) => only.test(x.id)) : exec;
@@ -746,6 +763,8 @@ const TARGET_ROWS = [
   'memif/s2m/copy/64/1q',
   'memif/m2s/copy/64/1q',
   'memif/echo/copy/64/1q',
+  'memif/s2m/zc/9000/1q/b9216',
+  'memif/m2s/zc/9000/1q/b9216',
   'memif/s2m/zc/9000/1q',
   'memif/m2s/zc/9000/1q',
 ];
@@ -788,8 +807,26 @@ function targets(rows: Row[]): Target[] {
   ratioTarget('64 B one-way copy API, slave → master ÷ testpmd→testpmd', TARGET_ROWS[4], 0.15);
   ratioTarget('64 B one-way copy API, master → slave ÷ testpmd→testpmd', TARGET_ROWS[5], 0.15);
   ratioTarget('64 B echo copy API ÷ testpmd echo', TARGET_ROWS[6], 0.15);
-  ratioTarget('9,000 B one-way zero-copy, slave → master ÷ Buffer.copy Gbit/s', TARGET_ROWS[7], 0.7);
-  ratioTarget('9,000 B one-way zero-copy, master → slave ÷ Buffer.copy Gbit/s', TARGET_ROWS[8], 0.7);
+  ratioTarget(
+    '9,000 B one-way zero-copy, slave → master, 9,216-byte buffers ÷ Buffer.copy Gbit/s',
+    TARGET_ROWS[7],
+    0.7,
+  );
+  ratioTarget(
+    '9,000 B one-way zero-copy, master → slave, 9,216-byte buffers ÷ Buffer.copy Gbit/s',
+    TARGET_ROWS[8],
+    0.7,
+  );
+  ratioTarget(
+    '9,000 B one-way zero-copy, slave → master, chained over 2,048-byte buffers ÷ Buffer.copy',
+    TARGET_ROWS[9],
+    0.7,
+  );
+  ratioTarget(
+    '9,000 B one-way zero-copy, master → slave, chained over 2,048-byte buffers ÷ Buffer.copy',
+    TARGET_ROWS[10],
+    0.7,
+  );
   // Heap: every zero-copy row, both processes: under 1 byte allocated per packet (any allocation
   // per packet is an object of 16 bytes or more; what is left is the loop's per-round yields).
   const zc = rows.filter((r) => !r.error && r.heap && r.api === 'zero-copy');

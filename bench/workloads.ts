@@ -29,6 +29,8 @@ export interface WorkSpec {
   /** ping: round trips measured, after `warmup` unmeasured ones. */
   count: number;
   warmup: number;
+  /** The slave's buffer size (both ends' buffers): how many buffers a frame takes. */
+  bufferSize: number;
 }
 
 /** Set from outside (IPC or the parent's own logic) while a loop runs. */
@@ -81,8 +83,10 @@ export const SPIN = 64;
 const IDLE_POLLS = 4096;
 /** Where the sequence number sits in a frame (after the Ethernet header, 4-aligned). */
 const SEQ_AT = 16;
-/** The buffer size both ends use (memif-ts's and DPDK's default). */
+/** The buffer size both ends use by default (memif-ts's and DPDK's default). */
 export const BUFFER_SIZE = 2048;
+/** The buffer size of the jumbo rows: a 9,000-byte frame in one buffer, as VPP and DPDK set up jumbo frames. */
+export const JUMBO_BUFFER_SIZE = 9216;
 
 /**
  * performance.now() returns a boxed double (16 bytes of heap per call): the loops read the clock
@@ -229,69 +233,39 @@ class U32Cache {
 }
 
 /**
- * Zero-copy transmit of numbered frames: takes buffers with txAlloc, writes each frame in place
- * and commits. Frames of up to 64 bytes are written whole once per buffer (the first time that
- * buffer is seen) and afterwards only their sequence number; larger frames are written whole,
- * segment by segment, every time (chained over BUFFER_SIZE-byte buffers).
+ * Zero-copy transmit of numbered frames: takes buffers with txAlloc, appends each whole frame with
+ * push() (chained over several buffers when larger than one; consecutive buffers in one copy),
+ * writes its sequence number in place and commits.
  */
 export class ZcSender {
-  readonly segs: number;
-  readonly #segLength: number[];
-  readonly #segments: Uint8Array[];
-  readonly #once: boolean;
+  readonly #frame: Buffer;
   readonly #u32 = new U32Cache();
-  /** Buffers (by offset / BUFFER_SIZE in region 0) that already hold the 64-byte template. */
-  #filled = new Uint8Array(0);
-  #filledFor: Uint8Array | undefined;
+  readonly segs: number;
 
-  constructor(readonly size: number) {
-    const f = frame(size);
-    this.segs = Math.ceil(size / BUFFER_SIZE);
-    this.#segments = [];
-    this.#segLength = [];
-    for (let s = 0; s < this.segs; s++) {
-      const seg = f.subarray(s * BUFFER_SIZE, Math.min(size, (s + 1) * BUFFER_SIZE));
-      this.#segments.push(seg);
-      this.#segLength.push(seg.length);
-    }
-    this.#once = size <= 64;
+  constructor(
+    readonly size: number,
+    bufferSize: number,
+  ) {
+    this.#frame = frame(size);
+    this.segs = Math.ceil(size / bufferSize);
   }
 
   /** Sends up to `max` frames numbered from `seq` on queue `q`; returns how many were committed. */
   send(m: Memif, q: number, max: number, seq: number): number {
-    const segs = this.segs;
-    const tb = m.txAlloc(q, Math.min(BURST, max * segs));
-    const n = Math.floor(tb.count / segs);
-    if (n === 0) {
+    const tb = m.txAlloc(q, Math.min(BURST, max * this.segs));
+    const f = this.#frame;
+    let p = 0;
+    for (;;) {
+      const i = tb.used;
+      if (!tb.push(f)) break;
+      this.#u32.get(tb.bytes(tb.bufRegion[i]))[(tb.bufOffset[i] + SEQ_AT) >>> 2] = (seq + p) >>> 0;
+      p++;
+    }
+    if (p === 0) {
       tb.abort();
       return 0;
     }
-    let i = 0;
-    for (let p = 0; p < n; p++) {
-      for (let s = 0; s < segs; s++, i++) {
-        const r = tb.region(i);
-        const off = tb.offset(i);
-        const bytes = tb.bytes(r);
-        const len = this.#segLength[s];
-        if (tb.capacity(i) < len) throw new Error(`tx buffer ${i} holds ${tb.capacity(i)} bytes; need ${len}`);
-        if (this.#once && r === 0) {
-          if (bytes !== this.#filledFor) {
-            this.#filledFor = bytes;
-            this.#filled = new Uint8Array(Math.ceil(bytes.length / BUFFER_SIZE) + 1);
-          }
-          const k = (off / BUFFER_SIZE) | 0;
-          if (this.#filled[k] === 0 || off % BUFFER_SIZE !== 0) {
-            bytes.set(this.#segments[0], off);
-            this.#filled[k] = off % BUFFER_SIZE === 0 ? 1 : 0;
-          }
-        } else {
-          bytes.set(this.#segments[s], off);
-        }
-        if (s === 0) this.#u32.get(bytes)[(off + SEQ_AT) >>> 2] = (seq + p) >>> 0;
-        tb.setLength(i, len, s + 1 < segs);
-      }
-    }
-    return tb.commit(i);
+    return tb.commit();
   }
 }
 
@@ -318,8 +292,8 @@ interface Sender {
   send(m: Memif, q: number, max: number, seq: number): number;
 }
 
-function sender(api: Api, size: number): Sender {
-  return api === 'zc' ? new ZcSender(size) : new CopySender(size);
+function sender(s: WorkSpec): Sender {
+  return s.api === 'zc' ? new ZcSender(s.size, s.bufferSize) : new CopySender(s.size);
 }
 
 /** Counts and checks received frames of one queue. */
@@ -337,16 +311,21 @@ class Checker {
   /** Zero-copy: reads length and sequence number in place, then releases. Returns the count. */
   zc(rb: RxBurst): number {
     const n = rb.count;
-    if (this.check) {
+    // Bulk access (checked once per burst): length and first segment of each packet.
+    const length = rb.packetLength;
+    const first = rb.first;
+    const region = rb.segRegion;
+    const offset = rb.segOffset;
+    if (this.check && n > 0) {
       for (let k = 0; k < n; k++) {
-        const len = rb.length(k);
-        const seq = this.#u32.get(rb.bytes(rb.region(k, 0)))[(rb.offset(k, 0) + SEQ_AT) >>> 2];
-        if (len === this.size && seq === this.expect) this.verified++;
+        const s = first[k];
+        const seq = this.#u32.get(rb.bytes(region[s]))[(offset[s] + SEQ_AT) >>> 2];
+        if (length[k] === this.size && seq === this.expect) this.verified++;
         else this.errors++;
         this.expect = (seq + 1) >>> 0;
       }
     } else {
-      for (let k = 0; k < n; k++) if (rb.length(k) > 0) this.verified++;
+      for (let k = 0; k < n; k++) if (length[k] > 0) this.verified++;
     }
     rb.release();
     return n;
@@ -412,7 +391,7 @@ function round(pass: () => number): number {
 /** Sends numbered frames on every queue for warmMs + measureMs (or until stopped). */
 export async function send(m: Memif, s: WorkSpec, ctl: Control): Promise<WorkResult> {
   const Q = s.queues;
-  const senders = Array.from({ length: Q }, () => sender(s.api, s.size));
+  const senders = Array.from({ length: Q }, () => sender(s));
   const seq = new Array<number>(Q).fill(0);
   const probe = new Probe();
   const start = now();
@@ -515,7 +494,7 @@ export async function receive(m: Memif, s: WorkSpec, ctl: Control): Promise<Work
  */
 export async function initiate(m: Memif, s: WorkSpec, ctl: Control): Promise<WorkResult> {
   const Q = s.queues;
-  const senders = Array.from({ length: Q }, () => sender(s.api, s.size));
+  const senders = Array.from({ length: Q }, () => sender(s));
   const checkers = Array.from({ length: Q }, () => new Checker(s.size, true));
   const sent = new Array<number>(Q).fill(0);
   const back = new Array<number>(Q).fill(0);
@@ -581,32 +560,13 @@ class ZcReflector {
       this.#rb = rb;
       this.#next = 0;
     }
-    let need = 0;
-    for (let p = this.#next; p < rb.count; p++) need += rb.segments(p);
-    const tb = m.txAlloc(q, need);
-    let k = 0;
-    let p = this.#next;
-    for (; p < rb.count; p++) {
-      const segs = rb.segments(p);
-      if (k + segs > tb.count) break;
-      for (let s = 0; s < segs; s++, k++) {
-        const rr = rb.region(p, s);
-        const ro = rb.offset(p, s);
-        const len = rb.segmentLength(p, s);
-        const tr = tb.region(k);
-        const to = tb.offset(k);
-        if (len > tb.capacity(k)) throw new Error(`echo: segment of ${len} bytes, tx buffer of ${tb.capacity(k)}`);
-        // Both rings' buffers are in the slave's region 0: one copyWithin per segment.
-        if (rr === tr) tb.bytes(tr).copyWithin(to, ro, ro + len);
-        else tb.bytes(tr).set(rb.bytes(rr).subarray(ro, ro + len), to);
-        tb.setLength(k, len, s + 1 < segs);
-      }
-    }
-    const sent = p - this.#next;
-    if (k > 0) tb.commit(k);
+    // As many buffers as the packets left have segments (2,048-byte buffers on both sides).
+    const tb = m.txAlloc(q, rb.first[rb.count] - rb.first[this.#next]);
+    const sent = tb.count > 0 ? tb.pushFrom(rb, this.#next) : 0;
+    if (sent > 0) tb.commit();
     else tb.abort();
-    this.#next = p;
-    if (p === rb.count) {
+    this.#next += sent;
+    if (this.#next === rb.count) {
       rb.release();
       this.#rb = undefined;
     }

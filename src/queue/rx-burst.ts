@@ -9,7 +9,12 @@ export class RxBurst {
   /** Packets in this burst. */
   count = 0;
   readonly #regions: readonly Region[];
-  /** Segment arrays, in order; packet i's segments are [first[i], first[i + 1]). */
+  /**
+   * Bulk access, for loops that check once per burst instead of once per call; valid for packets
+   * [0, count) until release(). Packet i's segments are [first[i], first[i + 1]) of segRegion,
+   * segOffset and segLength (each already checked to lie inside its region; never 0 bytes);
+   * packetLength[i] is its total. Read-only: what is written here is ignored and may mislead.
+   */
   readonly segRegion: Uint16Array;
   readonly segOffset: Uint32Array;
   readonly segLength: Uint32Array;
@@ -99,11 +104,17 @@ export class RxBurst {
         `target has room for ${target.length - at} bytes at ${at}; packet ${i} has ${len}`,
       );
     }
-    for (let s = this.first[i], end = this.first[i + 1]; s < end; s++) {
-      const off = this.segOffset[s];
-      const n = this.segLength[s];
-      target.set(this.#regions[this.segRegion[s]].bytes.subarray(off, off + n), at);
+    // Segments that follow each other in one region (consecutive buffers) go in one copy.
+    const reg = this.segRegion;
+    const off = this.segOffset;
+    const seg = this.segLength;
+    for (let s = this.first[i], end = this.first[i + 1]; s < end; ) {
+      let e = s + 1;
+      let n = seg[s];
+      while (e < end && reg[e] === reg[s] && off[e] === off[e - 1] + seg[e - 1]) n += seg[e++];
+      target.set(this.#regions[reg[s]].bytes.subarray(off[s], off[s] + n), at);
       at += n;
+      s = e;
     }
     return len;
   }

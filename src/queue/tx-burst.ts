@@ -2,22 +2,38 @@
 // in place, then published together with commit(n). One object per queue, reused: no allocation
 // per packet or per burst. Nothing reaches the ring until commit, and commit checks everything
 // first, so a mistake (length over capacity, a chain cut in half, more than was taken) is an
-// error, never a half-published ring.
+// error, never a half-published ring. Besides the per-buffer accessors, the buffer arrays are
+// public for loops that check once per burst, and push/pushFrom append whole packets (chained as
+// needed, contiguous buffers filled by one copy).
 import { InvalidArgumentError, StateError } from '../errors.js';
 import type { Region } from '../shm/region.js';
+import type { RxBurst } from './rx-burst.js';
 
 export class TxBurst {
   /** Buffers granted by the last alloc. */
   count = 0;
+  /**
+   * Buffers filled by push()/pushFrom(): they take buffers [0, used) in order. Once either was
+   * called, commit() without an argument publishes exactly these (possibly none).
+   */
+  used = 0;
+  /**
+   * Bulk access, for loops that check once per burst instead of once per call: entries [0, count)
+   * describe the granted buffers while the burst is live. Read-only: `bufRegion`, `bufOffset`,
+   * `bufCapacity` (already checked to lie inside the region). Written by the caller (or by
+   * setLength/write/push): `bufLength` (1 … capacity) and `bufMore` (1: the packet continues in
+   * the next buffer). commit() checks every written value before it publishes anything.
+   */
   readonly bufRegion: Uint16Array;
   readonly bufOffset: Uint32Array;
   readonly bufCapacity: Uint32Array;
   readonly bufLength: Uint32Array;
-  /** 1 where the packet continues in the next buffer (a chain). */
   readonly bufMore: Uint8Array;
   readonly #regions: readonly Region[];
   readonly #commit: (n: number) => number;
   #live = false;
+  /** push/pushFrom was called on this burst: commit() then defaults to `used`. */
+  #appending = false;
 
   /** @internal Built by TxQueue; `capacity` is the ring size. */
   constructor(regions: readonly Region[], capacity: number, commit: (n: number) => number) {
@@ -33,6 +49,8 @@ export class TxBurst {
   /** @internal */
   open(count: number): void {
     this.count = count;
+    this.used = 0;
+    this.#appending = false;
     this.bufLength.fill(0, 0, count);
     this.bufMore.fill(0, 0, count);
     this.#live = true;
@@ -82,7 +100,7 @@ export class TxBurst {
     this.bufMore[i] = more ? 1 : 0;
   }
 
-  /** Copies `packet` into buffer `i` and sets its length (a convenience; no chaining). */
+  /** Copies `packet` into buffer `i` and sets its length (one buffer; push() chains). */
   write(i: number, packet: Uint8Array): void {
     this.#check(i);
     if (packet.length < 1 || packet.length > this.bufCapacity[i]) {
@@ -96,19 +114,152 @@ export class TxBurst {
   }
 
   /**
-   * Publishes buffers [0, n) — one release-store of the ring index and at most one interrupt —
-   * and gives the rest back unused. Returns the number of packets sent. Throws, publishing
-   * nothing, if n is more than was taken, a buffer has no length, or buffer n-1 continues a chain.
+   * Appends `packet` at buffer `used`, chained over as many buffers as it needs; buffers that
+   * follow each other in one region are filled by a single copy. Returns false, writing nothing,
+   * when the buffers left cannot hold it (or it is empty).
    */
-  commit(n = this.count): number {
+  push(packet: Uint8Array): boolean {
+    if (!this.#live) throw done();
+    this.#appending = true;
+    const total = packet.length;
+    const cap = this.bufCapacity;
+    const len = this.bufLength;
+    const more = this.bufMore;
+    const first = this.used;
+    let k = first;
+    let left = total;
+    while (left > 0 && k < this.count) {
+      const n = left < cap[k] ? left : cap[k];
+      len[k] = n;
+      more[k] = 1;
+      left -= n;
+      k++;
+    }
+    if (left > 0 || total === 0) {
+      for (let j = first; j < k; j++) len[j] = 0;
+      return false;
+    }
+    more[k - 1] = 0;
+    this.used = k;
+    // Copy runs of buffers that are contiguous in one region with one set() each.
+    const region = this.bufRegion;
+    const offset = this.bufOffset;
+    let at = 0;
+    for (let j = first; j < k; ) {
+      let end = j + 1;
+      let bytes = len[j];
+      while (end < k && region[end] === region[j] && offset[end] === offset[end - 1] + len[end - 1]) {
+        bytes += len[end];
+        end++;
+      }
+      const dst = this.#regions[region[j]].bytes;
+      dst.set(at === 0 && bytes === total ? packet : packet.subarray(at, at + bytes), offset[j]);
+      at += bytes;
+      j = end;
+    }
+    return true;
+  }
+
+  /**
+   * Forwards packets `[from, from + count)` of a live zero-copy rx burst into the buffers from
+   * `used` on (bytes copied shared memory to shared memory, chained as the buffers require) and
+   * returns how many fitted: the packets after them are left for the next burst. The rx burst
+   * stays live; release it once everything it holds went out.
+   */
+  pushFrom(rb: RxBurst, from = 0, count = rb.count - from): number {
+    if (!this.#live) throw done();
+    if (!rb.live) throw new StateError('MEMIF_ERR_NOCONN', 'pushFrom: the rx burst was released');
+    if (!(Number.isInteger(from) && Number.isInteger(count) && from >= 0 && count >= 0 && from + count <= rb.count)) {
+      throw new InvalidArgumentError(`pushFrom: packets ${from} … ${from + count - 1} of a burst of ${rb.count}`);
+    }
+    this.#appending = true;
+    const first = rb.first;
+    const sReg = rb.segRegion;
+    const sOff = rb.segOffset;
+    const sLen = rb.segLength;
+    const dReg = this.bufRegion;
+    const dOff = this.bufOffset;
+    const cap = this.bufCapacity;
+    const len = this.bufLength;
+    const more = this.bufMore;
+    const end = from + count;
+    const limit = this.count;
+    let k = this.used;
+    let p = from;
+    packets: for (; p < end; p++) {
+      let s = first[p];
+      const sEnd = first[p + 1];
+      if (k >= limit) break;
+      // The common case: one segment into one buffer.
+      if (sEnd - s === 1 && sLen[s] <= cap[k]) {
+        copyBetween(rb.bytes(sReg[s]), sOff[s], this.#regions[dReg[k]].bytes, dOff[k], sLen[s]);
+        len[k] = sLen[s];
+        more[k] = 0;
+        k++;
+        continue;
+      }
+      // Any segmentation on either side: two cursors.
+      const start = k;
+      let src = rb.bytes(sReg[s]);
+      let srcAt = sOff[s];
+      let srcLeft = sLen[s];
+      let dst = this.#regions[dReg[k]].bytes;
+      let dstAt = dOff[k];
+      let room = cap[k];
+      len[k] = 0;
+      for (;;) {
+        const n = srcLeft < room ? srcLeft : room;
+        copyBetween(src, srcAt, dst, dstAt, n);
+        len[k] += n;
+        srcAt += n;
+        dstAt += n;
+        srcLeft -= n;
+        room -= n;
+        if (srcLeft === 0) {
+          if (++s === sEnd) break;
+          src = rb.bytes(sReg[s]);
+          srcAt = sOff[s];
+          srcLeft = sLen[s];
+        }
+        if (room === 0) {
+          more[k] = 1;
+          if (++k === limit) {
+            for (let j = start; j < k; j++) len[j] = 0;
+            k = start;
+            break packets;
+          }
+          dst = this.#regions[dReg[k]].bytes;
+          dstAt = dOff[k];
+          room = cap[k];
+          len[k] = 0;
+        }
+      }
+      more[k] = 0;
+      k++;
+    }
+    this.used = k;
+    return p - from;
+  }
+
+  /**
+   * Publishes buffers [0, n) — one release-store of the ring index and at most one interrupt —
+   * and gives the rest back unused. Returns the number of packets sent. `n` defaults to `used`
+   * once push/pushFrom was called on this burst, or else to all that were granted. Throws, publishing nothing,
+   * if n is more than was taken, a buffer has no length or more than its capacity, or buffer
+   * n-1 continues a chain.
+   */
+  commit(n = this.#appending ? this.used : this.count): number {
     if (!this.#live) throw done();
     if (!(Number.isInteger(n) && n >= 0 && n <= this.count)) {
       throw new InvalidArgumentError(`commit takes 0 to ${this.count} buffers (as many as alloc gave); got ${n}`);
     }
+    const len = this.bufLength;
+    const cap = this.bufCapacity;
     for (let i = 0; i < n; i++) {
-      if (this.bufLength[i] === 0) throw new InvalidArgumentError(`buffer ${i} has no length: call setLength or write`);
+      if (len[i] === 0) throw new InvalidArgumentError(`buffer ${i} has no length: call setLength or write`);
+      if (len[i] > cap[i]) throw new InvalidArgumentError(`buffer ${i} holds ${cap[i]} bytes; its length is ${len[i]}`);
     }
-    if (n > 0 && this.bufMore[n - 1] === 1) {
+    if (n > 0 && this.bufMore[n - 1] !== 0) {
       throw new InvalidArgumentError(`buffer ${n - 1} continues a chain: commit the whole chain or none of it`);
     }
     this.#live = false;
@@ -128,6 +279,12 @@ export class TxBurst {
       throw new InvalidArgumentError(`buffer index must be from 0 to ${this.count - 1}; got ${i}`);
     }
   }
+}
+
+/** Copies `n` bytes within one mapping (no view object) or between two (one view). */
+function copyBetween(src: Uint8Array, srcAt: number, dst: Uint8Array, dstAt: number, n: number): void {
+  if (src === dst) dst.copyWithin(dstAt, srcAt, srcAt + n);
+  else dst.set(src.subarray(srcAt, srcAt + n), dstAt);
 }
 
 function done(): StateError {

@@ -193,11 +193,14 @@ export class TxQueue {
       const need = len <= B ? 1 : Math.ceil(len / B);
       if (need > free) break;
       let done = 0;
+      // A chain that does not wrap round the ring lies in consecutive buffers: one copy for it all.
+      const whole = need === 1 || (head & mask) + need <= size;
+      if (whole) data.set(p, base + (head & mask) * B);
       for (let k = 0; k < need; k++) {
         const slot = head & mask;
         const at = base + slot * B;
         const frag = Math.min(len - done, B);
-        data.set(need === 1 ? p : p.subarray(done, done + frag), at);
+        if (!whole) data.set(p.subarray(done, done + frag), at);
         const d16 = desc16 + slot * 8;
         const d32 = desc32 + slot * 4;
         u16[d16] = k + 1 < need ? DESC_FLAG_NEXT : 0;
