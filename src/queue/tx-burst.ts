@@ -129,7 +129,7 @@ export class TxBurst {
     let k = first;
     let left = total;
     while (left > 0 && k < this.count) {
-      const n = left < cap[k] ? left : cap[k];
+      const n = Math.min(left, cap[k]);
       len[k] = n;
       more[k] = 1;
       left -= n;
@@ -208,7 +208,7 @@ export class TxBurst {
       let room = cap[k];
       len[k] = 0;
       for (;;) {
-        const n = srcLeft < room ? srcLeft : room;
+        const n = Math.min(srcLeft, room);
         copyBetween(src, srcAt, dst, dstAt, n);
         len[k] += n;
         srcAt += n;
