@@ -316,38 +316,50 @@ function memcpyRow(kind: 'Buffer.copy' | 'Uint8Array.set', size: number, again =
 
 const TP_MAX_SEC = 40;
 
+/**
+ * Starts a testpmd on `socket` with its forwarding lcore on `core` (and its main lcore on the
+ * other), bounded to TP_MAX_SEC.
+ */
+function startTestpmd(
+  role: 'server' | 'client',
+  socket: string,
+  forwardMode: 'rxonly' | 'txonly' | 'io',
+  core: 0 | 1,
+): Promise<Testpmd> {
+  return Testpmd.start({
+    role,
+    socket,
+    forwardMode,
+    ...(forwardMode === 'io' ? { loop: true } : {}),
+    forwardCore: core,
+    mainCore: core === 0 ? 1 : 0,
+    maxRunSec: TP_MAX_SEC,
+  });
+}
+
+/** After the warm-up, the RX-packets rate of `t` (show port stats) over the measured window, in Mpps. */
+async function windowRate(t: Testpmd): Promise<number> {
+  await sleep(WARM_MS);
+  const a = await t.portStats();
+  await sleep(MEASURE_MS);
+  const b = await t.portStats();
+  return (b.rx - a.rx) / (b.at - a.at) / 1000;
+}
+
 /** testpmd client txonly (forwarding core 0) → testpmd server rxonly (forwarding core 1). */
 async function tpToTp(again = ''): Promise<Row> {
   const socket = socketPath('tp');
-  const server = await Testpmd.start({
-    role: 'server',
-    socket,
-    forwardMode: 'rxonly',
-    forwardCore: 1,
-    mainCore: 0,
-    maxRunSec: TP_MAX_SEC,
-  });
+  const server = await startTestpmd('server', socket, 'rxonly', 1);
   let client: Testpmd | undefined;
   try {
     await server.startForwarding();
-    client = await Testpmd.start({
-      role: 'client',
-      socket,
-      forwardMode: 'txonly',
-      forwardCore: 0,
-      mainCore: 1,
-      maxRunSec: TP_MAX_SEC,
-    });
+    client = await startTestpmd('client', socket, 'txonly', 0);
     await client.linkUp();
     await client.startForwarding();
-    await sleep(WARM_MS);
-    const a = await server.portStats();
-    await sleep(MEASURE_MS);
-    const b = await server.portStats();
+    const mpps = await windowRate(server);
     const sent = (await client.stopForwarding()).txPackets;
     await sleep(50);
     const got = (await server.stopForwarding()).rxPackets;
-    const mpps = (b.rx - a.rx) / (b.at - a.at) / 1000;
     return {
       id: `tp/tp-to-tp${again}`,
       section: SECTION.tpOneWay,
@@ -369,14 +381,7 @@ async function tpToTp(again = ''): Promise<Row> {
 /** memif-ts slave (child, core 1) → testpmd server rxonly (forwarding core 0). */
 async function memifToTp(api: Api): Promise<Row> {
   const socket = socketPath('tp');
-  const server = await Testpmd.start({
-    role: 'server',
-    socket,
-    forwardMode: 'rxonly',
-    forwardCore: 0,
-    mainCore: 1,
-    maxRunSec: TP_MAX_SEC,
-  });
+  const server = await startTestpmd('server', socket, 'rxonly', 0);
   let peer: Peer | undefined;
   try {
     await server.startForwarding();
@@ -387,15 +392,11 @@ async function memifToTp(api: Api): Promise<Row> {
     await withTimeout(peer.ready, 10_000, 'memif-ts slave connect');
     await server.linkUp();
     peer.send({ t: 'go' });
-    await sleep(WARM_MS);
-    const a = await server.portStats();
-    await sleep(MEASURE_MS);
-    const b = await server.portStats();
+    const mpps = await windowRate(server);
     peer.send({ t: 'stop' });
     const r = await withTimeout(peer.result, 10_000, 'memif-ts result');
     await sleep(50);
     const fwd = await server.stopForwarding();
-    const mpps = (b.rx - a.rx) / (b.at - a.at) / 1000;
     return {
       id: `tp/memif-to-tp/${api}`,
       section: SECTION.tpOneWay,
@@ -431,14 +432,7 @@ async function tpToMemif(api: Api): Promise<Row> {
   let client: Testpmd | undefined;
   try {
     await withTimeout(peer.listening, 10_000, 'memif-ts master listen');
-    client = await Testpmd.start({
-      role: 'client',
-      socket,
-      forwardMode: 'txonly',
-      forwardCore: 0,
-      mainCore: 1,
-      maxRunSec: TP_MAX_SEC,
-    });
+    client = await startTestpmd('client', socket, 'txonly', 0);
     await withTimeout(peer.ready, 10_000, 'memif-ts master connect');
     peer.send({ t: 'go' });
     await client.startForwarding();
@@ -470,16 +464,8 @@ async function tpToMemif(api: Api): Promise<Row> {
 async function echoWithTpClient(
   socket: string,
   ready: () => Promise<void>,
-): Promise<{ mpps: number; client: Testpmd; rx: number; tx: number }> {
-  const client = await Testpmd.start({
-    role: 'client',
-    socket,
-    forwardMode: 'io',
-    loop: true,
-    forwardCore: 0,
-    mainCore: 1,
-    maxRunSec: TP_MAX_SEC,
-  });
+): Promise<{ mpps: number; client: Testpmd }> {
+  const client = await startTestpmd('client', socket, 'io', 0);
   try {
     await client.linkUp();
     await ready();
@@ -489,12 +475,9 @@ async function echoWithTpClient(
     await sleep(100);
     await client.stopForwarding();
     await client.startForwarding(16);
-    await sleep(WARM_MS);
-    const a = await client.portStats();
-    await sleep(MEASURE_MS);
-    const b = await client.portStats();
+    const mpps = await windowRate(client);
     await client.stopForwarding();
-    return { mpps: (b.rx - a.rx) / (b.at - a.at) / 1000, client, rx: b.rx, tx: b.tx };
+    return { mpps, client };
   } catch (err) {
     await client.quit();
     throw err;
@@ -504,15 +487,7 @@ async function echoWithTpClient(
 /** testpmd client io ↔ testpmd server io --port-topology=loop (forwarding core 1). */
 async function tpEcho(again = ''): Promise<Row> {
   const socket = socketPath('tp');
-  const server = await Testpmd.start({
-    role: 'server',
-    socket,
-    forwardMode: 'io',
-    loop: true,
-    forwardCore: 1,
-    mainCore: 0,
-    maxRunSec: TP_MAX_SEC,
-  });
+  const server = await startTestpmd('server', socket, 'io', 1);
   let client: Testpmd | undefined;
   try {
     await server.startForwarding();

@@ -388,33 +388,69 @@ function round(pass: () => number): number {
   return busy;
 }
 
+/** Packets moved, per queue and in all. */
+class Tally {
+  total = 0;
+  readonly perQueue: number[];
+
+  constructor(queues: number) {
+    this.perQueue = new Array<number>(queues).fill(0);
+  }
+
+  /** A pass over every queue: `step(q)` moves packets on queue q; returns the packets moved. */
+  pass(step: (q: number) => number): () => number {
+    const per = this.perQueue;
+    return () => {
+      let moved = 0;
+      for (let q = 0; q < per.length; q++) {
+        const n = step(q);
+        per[q] += n;
+        moved += n;
+      }
+      this.total += moved;
+      return moved;
+    };
+  }
+}
+
+/** A receiving side's window: it opens warmMs after the first packet and ends at the last round that moved any. */
+class ArrivalWindow {
+  first = -1;
+  last = 0;
+
+  constructor(
+    readonly probe: Probe,
+    readonly warmMs: number,
+  ) {}
+
+  /** Called once per round with the busy passes of that round, the clock and the running total. */
+  observe(busy: number, t: number, total: number): void {
+    if (busy > 0) {
+      this.last = t;
+      if (this.first < 0) this.first = t;
+    }
+    if (!this.probe.started && this.first >= 0 && t >= this.first + this.warmMs) this.probe.begin(total);
+  }
+}
+
 /** Sends numbered frames on every queue for warmMs + measureMs (or until stopped). */
 export async function send(m: Memif, s: WorkSpec, ctl: Control): Promise<WorkResult> {
   const Q = s.queues;
   const senders = Array.from({ length: Q }, () => sender(s));
-  const seq = new Array<number>(Q).fill(0);
+  const sent = new Tally(Q);
+  const seq = sent.perQueue;
   const probe = new Probe();
   const start = now();
   const warmEnd = start + s.warmMs;
   const end = s.measureMs > 0 ? warmEnd + s.measureMs : Number.POSITIVE_INFINITY;
-  let total = 0;
-  const pass = () => {
-    let moved = 0;
-    for (let q = 0; q < Q; q++) {
-      const n = senders[q].send(m, q, BURST, seq[q]);
-      seq[q] += n;
-      moved += n;
-    }
-    total += moved;
-    return moved;
-  };
+  const pass = sent.pass((q) => senders[q].send(m, q, BURST, seq[q]));
   await drive(() => {
     round(pass);
     probe.tick();
     const t = now();
-    if (!probe.started && t >= warmEnd) probe.begin(total);
+    if (!probe.started && t >= warmEnd) probe.begin(sent.total);
     if (t >= end || ctl.stop || !m.connected) {
-      probe.end(t, total);
+      probe.end(t, sent.total);
       return false;
     }
     return true;
@@ -438,47 +474,32 @@ export async function send(m: Memif, s: WorkSpec, ctl: Control): Promise<WorkRes
 export async function receive(m: Memif, s: WorkSpec, ctl: Control): Promise<WorkResult> {
   const Q = s.queues;
   const checkers = Array.from({ length: Q }, () => new Checker(s.size, s.check));
-  const got = new Array<number>(Q).fill(0);
+  const got = new Tally(Q);
   const probe = new Probe();
-  let total = 0;
-  let first = -1;
-  let last = 0;
+  const w = new ArrivalWindow(probe, s.warmMs);
   let giveUp = Number.POSITIVE_INFINITY;
-  const pass = () => {
-    let moved = 0;
-    for (let q = 0; q < Q; q++) {
-      const n = receiveOnce(m, s.api, q, checkers[q]);
-      got[q] += n;
-      moved += n;
-    }
-    total += moved;
-    return moved;
-  };
+  const pass = got.pass((q) => receiveOnce(m, s.api, q, checkers[q]));
   await drive(() => {
     const busy = round(pass);
     probe.tick();
     const t = now();
-    if (busy > 0) {
-      last = t;
-      if (first < 0) first = t;
-    }
-    if (!probe.started && first >= 0 && t >= first + s.warmMs) probe.begin(total);
+    w.observe(busy, t, got.total);
     const totals = ctl.totals;
     if (totals !== undefined) {
-      if (got.every((g, q) => g >= totals[q])) return false;
+      if (got.perQueue.every((g, q) => g >= totals[q])) return false;
       if (giveUp === Number.POSITIVE_INFINITY) giveUp = t + 10_000;
       if (t > giveUp) return false; // packets were lost: report what arrived
-    } else if (ctl.stop && t - Math.max(last, first) > 50) {
+    } else if (ctl.stop && t - Math.max(w.last, w.first) > 50) {
       return false;
     }
     return m.connected;
   });
-  probe.end(last, total);
+  probe.end(w.last, got.total);
   const verified = sum(checkers.map((c) => c.verified));
   return {
     packets: probe.packets,
     ms: probe.ms,
-    perQueue: got,
+    perQueue: got.perQueue,
     verified,
     errors: sum(checkers.map((c) => c.errors)),
     lost: ctl.totals ? sum(ctl.totals) - verified : 0,
@@ -497,35 +518,28 @@ export async function initiate(m: Memif, s: WorkSpec, ctl: Control): Promise<Wor
   const senders = Array.from({ length: Q }, () => sender(s));
   const checkers = Array.from({ length: Q }, () => new Checker(s.size, true));
   const sent = new Array<number>(Q).fill(0);
-  const back = new Array<number>(Q).fill(0);
+  const returned = new Tally(Q);
+  const back = returned.perQueue;
   const probe = new Probe();
   const start = now();
   const warmEnd = start + s.warmMs;
   const measureEnd = warmEnd + s.measureMs;
   let drainEnd = 0;
-  let total = 0;
   let sending = true;
-  const pass = () => {
-    let moved = 0;
-    for (let q = 0; q < Q; q++) {
-      if (sending) {
-        const room = s.window - (sent[q] - back[q]);
-        if (room > 0) sent[q] += senders[q].send(m, q, room, sent[q]);
-      }
-      const n = receiveOnce(m, s.api, q, checkers[q]);
-      back[q] += n;
-      moved += n;
+  const pass = returned.pass((q) => {
+    if (sending) {
+      const room = s.window - (sent[q] - back[q]);
+      if (room > 0) sent[q] += senders[q].send(m, q, room, sent[q]);
     }
-    total += moved;
-    return moved;
-  };
+    return receiveOnce(m, s.api, q, checkers[q]);
+  });
   await drive(() => {
     round(pass);
     probe.tick();
     const t = now();
-    if (!probe.started && t >= warmEnd) probe.begin(total);
+    if (!probe.started && t >= warmEnd) probe.begin(returned.total);
     if (sending && (t >= measureEnd || ctl.stop || !m.connected)) {
-      probe.end(t, total);
+      probe.end(t, returned.total);
       sending = false;
       drainEnd = t + 2000;
     }
@@ -602,38 +616,22 @@ class CopyReflector {
 export async function reflect(m: Memif, s: WorkSpec, ctl: Control): Promise<WorkResult> {
   const Q = s.queues;
   const reflectors = Array.from({ length: Q }, () => (s.api === 'zc' ? new ZcReflector() : new CopyReflector()));
-  const echoed = new Array<number>(Q).fill(0);
+  const echoed = new Tally(Q);
   const probe = new Probe();
-  let total = 0;
-  let first = -1;
-  let last = 0;
-  const pass = () => {
-    let moved = 0;
-    for (let q = 0; q < Q; q++) {
-      const n = reflectors[q].step(m, q);
-      echoed[q] += n;
-      moved += n;
-    }
-    total += moved;
-    return moved;
-  };
+  const w = new ArrivalWindow(probe, s.warmMs);
+  const pass = echoed.pass((q) => reflectors[q].step(m, q));
   await drive(() => {
     const busy = round(pass);
     probe.tick();
-    const t = now();
-    if (busy > 0) {
-      last = t;
-      if (first < 0) first = t;
-    }
-    if (!probe.started && first >= 0 && t >= first + s.warmMs) probe.begin(total);
+    w.observe(busy, now(), echoed.total);
     return !ctl.stop && m.connected;
   });
-  probe.end(last, total);
+  probe.end(w.last, echoed.total);
   if (m.connected) for (const r of reflectors) r.drop();
   return {
     packets: probe.packets,
     ms: probe.ms,
-    perQueue: echoed,
+    perQueue: echoed.perQueue,
     verified: 0,
     errors: 0,
     lost: 0,
