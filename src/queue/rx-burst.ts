@@ -13,7 +13,9 @@ export class RxBurst {
    * Bulk access, for loops that check once per burst instead of once per call; valid for packets
    * [0, count) until release(). Packet i's segments are [first[i], first[i + 1]) of segRegion,
    * segOffset and segLength (each already checked to lie inside its region; never 0 bytes);
-   * packetLength[i] is its total. Read-only: what is written here is ignored and may mislead.
+   * packetLength[i] is its total. Read-only: copy(), view() and TxBurst.pushFrom() read them too,
+   * so writing here misleads those (never beyond a mapping: every copy is bounded by its typed
+   * arrays) and nothing else; the ring itself is released from the queue's own state.
    */
   readonly segRegion: Uint16Array;
   readonly segOffset: Uint32Array;

@@ -19,31 +19,64 @@ export class TxBurst {
   used = 0;
   /**
    * Bulk access, for loops that check once per burst instead of once per call: entries [0, count)
-   * describe the granted buffers while the burst is live. Read-only: `bufRegion`, `bufOffset`,
-   * `bufCapacity` (already checked to lie inside the region). Written by the caller (or by
-   * setLength/write/push): `bufLength` (1 … capacity) and `bufMore` (1: the packet continues in
-   * the next buffer). commit() checks every written value before it publishes anything.
+   * describe the granted buffers while the burst is live. `bufRegion`, `bufOffset`, `bufCapacity`
+   * are copies for reading (already checked to lie inside the region; the burst keeps its own, so
+   * writing here changes nothing but your reads). Written by the caller (or by setLength, write,
+   * push): `bufLength` (1 … capacity) and `bufMore` (1: the packet continues in the next buffer).
+   * commit() checks every written value before it publishes anything.
    */
   readonly bufRegion: Uint16Array;
   readonly bufOffset: Uint32Array;
   readonly bufCapacity: Uint32Array;
   readonly bufLength: Uint32Array;
   readonly bufMore: Uint8Array;
+  // What alloc granted, kept apart from the public copies: every write and check uses these.
+  readonly #region: Uint16Array;
+  readonly #offset: Uint32Array;
+  readonly #capacity: Uint32Array;
   readonly #regions: readonly Region[];
   readonly #commit: (n: number) => number;
+  readonly #drop: (packets: number) => void;
+  readonly #ringSize: number;
   #live = false;
+  /** Packets pushFrom dropped in this burst (counted when it is committed), and the largest buffer granted (-1: not yet known). */
+  #dropped = 0;
+  #largest = -1;
   /** push/pushFrom was called on this burst: commit() then defaults to `used`. */
   #appending = false;
 
-  /** @internal Built by TxQueue; `capacity` is the ring size. */
-  constructor(regions: readonly Region[], capacity: number, commit: (n: number) => number) {
+  /**
+   * @internal Built by TxQueue; `capacity` is the ring size; `drop` counts the packets a committed
+   * burst's pushFrom dropped because no ring of these buffers could ever hold them.
+   */
+  constructor(
+    regions: readonly Region[],
+    capacity: number,
+    commit: (n: number) => number,
+    drop: (packets: number) => void,
+  ) {
     this.#regions = regions;
+    this.#ringSize = capacity;
+    this.#drop = drop;
     this.bufRegion = new Uint16Array(capacity);
     this.bufOffset = new Uint32Array(capacity);
     this.bufCapacity = new Uint32Array(capacity);
     this.bufLength = new Uint32Array(capacity);
     this.bufMore = new Uint8Array(capacity);
+    this.#region = new Uint16Array(capacity);
+    this.#offset = new Uint32Array(capacity);
+    this.#capacity = new Uint32Array(capacity);
     this.#commit = commit;
+  }
+
+  /** @internal TxQueue.alloc: buffer `i` is `capacity` bytes at `offset` of region `region`. */
+  grant(i: number, region: number, offset: number, capacity: number): void {
+    this.#region[i] = region;
+    this.#offset[i] = offset;
+    this.#capacity[i] = capacity;
+    this.bufRegion[i] = region;
+    this.bufOffset[i] = offset;
+    this.bufCapacity[i] = capacity;
   }
 
   /** @internal */
@@ -51,6 +84,8 @@ export class TxBurst {
     this.count = count;
     this.used = 0;
     this.#appending = false;
+    this.#dropped = 0;
+    this.#largest = -1;
     this.bufLength.fill(0, 0, count);
     this.bufMore.fill(0, 0, count);
     this.#live = true;
@@ -64,19 +99,19 @@ export class TxBurst {
   /** Region index of buffer `i` (write its bytes into bytes(region(i))). */
   region(i: number): number {
     this.#check(i);
-    return this.bufRegion[i];
+    return this.#region[i];
   }
 
   /** Offset of buffer `i` in its region. */
   offset(i: number): number {
     this.#check(i);
-    return this.bufOffset[i];
+    return this.#offset[i];
   }
 
   /** Bytes buffer `i` can hold. */
   capacity(i: number): number {
     this.#check(i);
-    return this.bufCapacity[i];
+    return this.#capacity[i];
   }
 
   /** The whole mapping of region `r` (the same object every time): write packet bytes into it in place. */
@@ -93,8 +128,8 @@ export class TxBurst {
    */
   setLength(i: number, length: number, more = false): void {
     this.#check(i);
-    if (!(Number.isInteger(length) && length >= 1 && length <= this.bufCapacity[i])) {
-      throw new InvalidArgumentError(`buffer ${i} holds 1 to ${this.bufCapacity[i]} bytes; got ${length}`);
+    if (!(Number.isInteger(length) && length >= 1 && length <= this.#capacity[i])) {
+      throw new InvalidArgumentError(`buffer ${i} holds 1 to ${this.#capacity[i]} bytes; got ${length}`);
     }
     this.bufLength[i] = length;
     this.bufMore[i] = more ? 1 : 0;
@@ -103,12 +138,10 @@ export class TxBurst {
   /** Copies `packet` into buffer `i` and sets its length (one buffer; push() chains). */
   write(i: number, packet: Uint8Array): void {
     this.#check(i);
-    if (packet.length < 1 || packet.length > this.bufCapacity[i]) {
-      throw new InvalidArgumentError(
-        `buffer ${i} holds 1 to ${this.bufCapacity[i]} bytes; packet has ${packet.length}`,
-      );
+    if (packet.length < 1 || packet.length > this.#capacity[i]) {
+      throw new InvalidArgumentError(`buffer ${i} holds 1 to ${this.#capacity[i]} bytes; packet has ${packet.length}`);
     }
-    this.#regions[this.bufRegion[i]].bytes.set(packet, this.bufOffset[i]);
+    this.#regions[this.#region[i]].bytes.set(packet, this.#offset[i]);
     this.bufLength[i] = packet.length;
     this.bufMore[i] = 0;
   }
@@ -122,7 +155,7 @@ export class TxBurst {
     if (!this.#live) throw done();
     this.#appending = true;
     const total = packet.length;
-    const cap = this.bufCapacity;
+    const cap = this.#capacity;
     const len = this.bufLength;
     const more = this.bufMore;
     const first = this.used;
@@ -136,14 +169,17 @@ export class TxBurst {
       k++;
     }
     if (left > 0 || total === 0) {
-      for (let j = first; j < k; j++) len[j] = 0;
+      for (let j = first; j < k; j++) {
+        len[j] = 0;
+        more[j] = 0;
+      }
       return false;
     }
     more[k - 1] = 0;
     this.used = k;
     // Copy runs of buffers that are contiguous in one region with one set() each.
-    const region = this.bufRegion;
-    const offset = this.bufOffset;
+    const region = this.#region;
+    const offset = this.#offset;
     let at = 0;
     for (let j = first; j < k; ) {
       let end = j + 1;
@@ -163,8 +199,10 @@ export class TxBurst {
   /**
    * Forwards packets `[from, from + count)` of a live zero-copy rx burst into the buffers from
    * `used` on (bytes copied shared memory to shared memory, chained as the buffers require) and
-   * returns how many fitted: the packets after them are left for the next burst. The rx burst
-   * stays live; release it once everything it holds went out.
+   * returns how many it took: the packets after them are left for the next burst. A packet that
+   * even a whole ring of these buffers could not hold is taken and dropped (counted in the
+   * queue's errors when this burst is committed), so that a forwarder never stalls on it. The rx burst stays live; release it
+   * once everything it holds went out.
    */
   pushFrom(rb: RxBurst, from = 0, count = rb.count - from): number {
     if (!this.#live) throw done();
@@ -177,9 +215,9 @@ export class TxBurst {
     const sReg = rb.segRegion;
     const sOff = rb.segOffset;
     const sLen = rb.segLength;
-    const dReg = this.bufRegion;
-    const dOff = this.bufOffset;
-    const cap = this.bufCapacity;
+    const dReg = this.#region;
+    const dOff = this.#offset;
+    const cap = this.#capacity;
     const len = this.bufLength;
     const more = this.bufMore;
     const end = from + count;
@@ -189,7 +227,10 @@ export class TxBurst {
     packets: for (; p < end; p++) {
       let s = first[p];
       const sEnd = first[p + 1];
-      if (k >= limit) break;
+      if (k >= limit) {
+        if (this.#neverFits(rb.packetLength[p])) continue;
+        break;
+      }
       // The common case: one segment into one buffer.
       if (sEnd - s === 1 && sLen[s] <= cap[k]) {
         copyBetween(rb.bytes(sReg[s]), sOff[s], this.#regions[dReg[k]].bytes, dOff[k], sLen[s]);
@@ -224,8 +265,12 @@ export class TxBurst {
         if (room === 0) {
           more[k] = 1;
           if (++k === limit) {
-            for (let j = start; j < k; j++) len[j] = 0;
+            for (let j = start; j < k; j++) {
+              len[j] = 0;
+              more[j] = 0;
+            }
             k = start;
+            if (this.#neverFits(rb.packetLength[p])) continue packets;
             break packets;
           }
           dst = this.#regions[dReg[k]].bytes;
@@ -254,7 +299,7 @@ export class TxBurst {
       throw new InvalidArgumentError(`commit takes 0 to ${this.count} buffers (as many as alloc gave); got ${n}`);
     }
     const len = this.bufLength;
-    const cap = this.bufCapacity;
+    const cap = this.#capacity;
     for (let i = 0; i < n; i++) {
       if (len[i] === 0) throw new InvalidArgumentError(`buffer ${i} has no length: call setLength or write`);
       if (len[i] > cap[i]) throw new InvalidArgumentError(`buffer ${i} holds ${cap[i]} bytes; its length is ${len[i]}`);
@@ -263,6 +308,7 @@ export class TxBurst {
       throw new InvalidArgumentError(`buffer ${n - 1} continues a chain: commit the whole chain or none of it`);
     }
     this.#live = false;
+    if (this.#dropped > 0) this.#drop(this.#dropped);
     return this.#commit(n);
   }
 
@@ -271,6 +317,17 @@ export class TxBurst {
     if (!this.#live) return;
     this.#live = false;
     this.#commit(0);
+  }
+
+  /** True (and the drop noted) when a whole ring of buffers like these is too small for `bytes`. */
+  #neverFits(bytes: number): boolean {
+    if (this.#largest < 0) {
+      this.#largest = 0;
+      for (let j = 0; j < this.count; j++) this.#largest = Math.max(this.#largest, this.#capacity[j]);
+    }
+    if (this.#largest === 0 || bytes <= this.#ringSize * this.#largest) return false;
+    this.#dropped++;
+    return true;
   }
 
   #check(i: number): void {

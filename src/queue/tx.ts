@@ -41,7 +41,15 @@ export class TxQueue {
     this.#fragRegion = new Uint16Array(n);
     this.#fragOffset = new Uint32Array(n);
     this.#fragCapacity = new Uint32Array(n);
-    this.#txBurst = new TxBurst(init.regions, init.ring.size, (count) => this.#commit(count));
+    this.#txBurst = new TxBurst(
+      init.regions,
+      init.ring.size,
+      (count) => this.#commit(count),
+      (dropped) => {
+        this.oversized += dropped;
+        this.errors += dropped;
+      },
+    );
   }
 
   /**
@@ -66,9 +74,7 @@ export class TxQueue {
       const B = this.bufferSize;
       const base = this.#init.buffersOffset;
       for (let k = 0; k < n; k++) {
-        b.bufRegion[k] = 0;
-        b.bufOffset[k] = base + ((this.#index + k) & mask) * B;
-        b.bufCapacity[k] = B;
+        b.grant(k, 0, base + ((this.#index + k) & mask) * B, B);
       }
     } else if (this.fault === undefined) {
       // Acquire: the slave's refilled descriptors are visible once we see its head.
@@ -88,9 +94,7 @@ export class TxQueue {
           );
           break;
         }
-        b.bufRegion[n] = region;
-        b.bufOffset[n] = offset;
-        b.bufCapacity[n] = room;
+        b.grant(n, region, offset, room);
       }
     }
     b.open(n);
@@ -106,6 +110,8 @@ export class TxQueue {
     const u32 = ring.u32;
     const mask = ring.mask;
     const slave = this.#init.role === 'slave';
+    const B = this.bufferSize;
+    const base = this.#init.buffersOffset;
     let index = this.#index;
     let packets = 0;
     let bytes = 0;
@@ -117,8 +123,9 @@ export class TxQueue {
       u16[d16] = more ? DESC_FLAG_NEXT : 0;
       u32[d32 + 1] = b.bufLength[k];
       if (slave) {
-        u16[d16 + 1] = b.bufRegion[k];
-        u32[d32 + 2] = b.bufOffset[k];
+        // The slot's own buffer, as alloc granted it (never what the caller may have written).
+        u16[d16 + 1] = 0;
+        u32[d32 + 2] = base + slot * B;
         u32[d32 + 3] = 0;
       }
       if (!more) packets++;
