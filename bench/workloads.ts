@@ -218,6 +218,9 @@ export function frame(size: number): Buffer {
   return f;
 }
 
+/** A placeholder before the first region is known. */
+const NO_WORDS = new Uint32Array(0);
+
 /** A Uint32Array over a region's mapping, made once per mapping. */
 class U32Cache {
   #bytes: Uint8Array | undefined;
@@ -255,10 +258,16 @@ export class ZcSender {
     const tb = m.txAlloc(q, Math.min(BURST, max * this.segs));
     const f = this.#frame;
     let p = 0;
+    let r = -1;
+    let words: Uint32Array = NO_WORDS;
     for (;;) {
       const i = tb.used;
       if (!tb.push(f)) break;
-      this.#u32.get(tb.bytes(tb.bufRegion[i]))[(tb.bufOffset[i] + SEQ_AT) >>> 2] = (seq + p) >>> 0;
+      if (tb.bufRegion[i] !== r) {
+        r = tb.bufRegion[i];
+        words = this.#u32.get(tb.bytes(r));
+      }
+      words[(tb.bufOffset[i] + SEQ_AT) >>> 2] = (seq + p) >>> 0;
       p++;
     }
     if (p === 0) {
@@ -317,9 +326,16 @@ class Checker {
     const region = rb.segRegion;
     const offset = rb.segOffset;
     if (this.check && n > 0) {
+      // The region's words, looked up again only when a packet is in another region.
+      let r = region[first[0]];
+      let words = this.#u32.get(rb.bytes(r));
       for (let k = 0; k < n; k++) {
         const s = first[k];
-        const seq = this.#u32.get(rb.bytes(region[s]))[(offset[s] + SEQ_AT) >>> 2];
+        if (region[s] !== r) {
+          r = region[s];
+          words = this.#u32.get(rb.bytes(r));
+        }
+        const seq = words[(offset[s] + SEQ_AT) >>> 2];
         if (length[k] === this.size && seq === this.expect) this.verified++;
         else this.errors++;
         this.expect = (seq + 1) >>> 0;
