@@ -639,23 +639,34 @@ function plan(): Plan[] {
     for (const re of res) for (const x of p) if (re.test(x.id) && !exec.includes(x)) exec.push(x);
   };
   let n = 0;
+  /** For each again-row, the row it follows: --only keeps it only with that row. */
+  const follows = new Map<string, string>();
   const alternate = (base: string, rows: RegExp) => {
     const ref = REFERENCES[base];
     const first = p.find((x) => x.id === base);
     if (!first) return;
-    if (!exec.includes(first)) exec.push(first);
-    for (const x of p) {
-      if (!rows.test(x.id) || exec.includes(x)) continue;
-      exec.push(x);
-      const again = `#n${++n}`;
-      AGAIN[again] = ` (again, after ${x.id})`;
+    const again = (after: string | undefined) => {
+      const suffix = `#n${++n}`;
+      AGAIN[suffix] = after ? ` (again, after ${after})` : ' (again, before the rows below it)';
+      const id = `${base}${suffix}`;
+      if (after) follows.set(id, after);
       exec.push({
-        id: `${base}${again}`,
+        id,
         label: `${ref.label} again`,
         section: ref.section(),
         order: first.order + n / 1000, // in the table: with the reference's first measurement
-        run: () => ref.run(again),
+        run: () => ref.run(suffix),
       });
+    };
+    // The first target row needs a measurement just before it too: the reference's first one,
+    // unless that was taken earlier in the run.
+    // (--quick measures each reference once, to stay near 30 s.)
+    if (!exec.includes(first)) exec.push(first);
+    else if (!QUICK) again(undefined);
+    for (const x of p) {
+      if (!rows.test(x.id) || exec.includes(x)) continue;
+      exec.push(x);
+      if (!QUICK) again(x.id);
     }
   };
   take(/^memcpy\/[^#]*$/);
@@ -664,7 +675,9 @@ function plan(): Plan[] {
   alternate('memcpy/Buffer.copy/9000', /^memif\/(s2m|m2s)\/zc\/9000\/1q(\/b\d+)?$/);
   take(/^[^#]*$/);
   take(/./);
-  return only ? exec.filter((x) => only.test(x.id)) : exec;
+  if (!only) return exec;
+  const kept = new Set(exec.filter((x) => !follows.has(x.id) && only.test(x.id)).map((x) => x.id));
+  return exec.filter((x) => kept.has(x.id) || (follows.has(x.id) && kept.has(follows.get(x.id) ?? '')));
 }
 
 // ---- ratios and targets ----

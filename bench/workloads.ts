@@ -260,7 +260,7 @@ export class ZcSender {
     let p = 0;
     let r = -1;
     let words: Uint32Array = NO_WORDS;
-    for (;;) {
+    while (p < max) {
       const i = tb.used;
       if (!tb.push(f)) break;
       if (tb.bufRegion[i] !== r) {
@@ -590,7 +590,7 @@ class ZcReflector {
       this.#rb = rb;
       this.#next = 0;
     }
-    // As many buffers as the packets left have segments (2,048-byte buffers on both sides).
+    // As many buffers as the packets left have segments (both rings have buffers of one size).
     const tb = m.txAlloc(q, rb.first[rb.count] - rb.first[this.#next]);
     const sent = tb.count > 0 ? tb.pushFrom(rb, this.#next) : 0;
     if (sent > 0) tb.commit();

@@ -62,15 +62,15 @@ export interface MemifDetails {
   txQueues: QueueDetails[];
 }
 
-/** What a `disconnect` event carries. */
 /** Options of `waitForConnect()`. */
 export interface WaitForConnectOptions {
-  /** Give up after this many ms with `MEMIF_ERR_NOCONN`. Default: no limit. */
+  /** Give up after this many ms (0 … 2^31 − 1) with `MEMIF_ERR_NOCONN`. Default (or Infinity): no limit. */
   timeoutMs?: number;
   /** Give up when this signal aborts (rejects with its reason), e.g. `AbortSignal.timeout(5000)`. */
   signal?: AbortSignal;
 }
 
+/** What a `disconnect` event carries. */
 export interface DisconnectInfo {
   /** Human-readable reason (ours or the peer's). */
   reason: string;
@@ -314,8 +314,15 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
    */
   waitForConnect(options: WaitForConnectOptions = {}): Promise<void> {
     const { timeoutMs, signal } = options;
-    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs >= 0)) {
-      return Promise.reject(new InvalidArgumentError(`timeoutMs must be a number >= 0, got ${timeoutMs}`));
+    // A timer takes at most 2^31 − 1 ms (Node fires a longer one after 1 ms); Infinity: no timer.
+    if (
+      timeoutMs !== undefined &&
+      timeoutMs !== Number.POSITIVE_INFINITY &&
+      !(Number.isFinite(timeoutMs) && timeoutMs >= 0 && timeoutMs <= 2 ** 31 - 1)
+    ) {
+      return Promise.reject(
+        new InvalidArgumentError(`timeoutMs must be from 0 to ${2 ** 31 - 1} (or Infinity), got ${timeoutMs}`),
+      );
     }
     if (this.#info !== undefined) return Promise.resolve();
     if (this.#closed) return Promise.reject(new StateError('MEMIF_ERR_NOCONN', 'interface is closed'));
@@ -336,7 +343,7 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
       this.on('connect', onConnect);
       this.on('close', onClosed);
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeoutMs !== undefined) {
+      if (timeoutMs !== undefined && timeoutMs !== Number.POSITIVE_INFINITY) {
         timer = setTimeout(
           () => settle(new StateError('MEMIF_ERR_NOCONN', `not connected within ${timeoutMs} ms`)),
           timeoutMs,

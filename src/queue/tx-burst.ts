@@ -71,6 +71,7 @@ export class TxBurst {
 
   /** @internal TxQueue.alloc: buffer `i` is `capacity` bytes at `offset` of region `region`. */
   grant(i: number, region: number, offset: number, capacity: number): void {
+    if (this.#live) throw new StateError('MEMIF_ERR_ALREADY', 'a live tx burst cannot be granted buffers');
     this.#region[i] = region;
     this.#offset[i] = offset;
     this.#capacity[i] = capacity;

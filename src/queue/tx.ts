@@ -16,7 +16,7 @@ export class TxQueue {
   bytes = 0;
   /** Bursts cut short because the peer's descriptors or indices were invalid, and oversized drops. */
   errors = 0;
-  /** Master: packets dropped because the slave's buffers in a whole ring could not hold them. */
+  /** Packets dropped because a whole ring of the peer's (master) or our (slave, pushFrom) buffers could not hold them. */
   oversized = 0;
   /** Why the peer's ring state cannot be trusted any more; the interface disconnects on it. */
   fault: string | undefined;

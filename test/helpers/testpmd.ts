@@ -44,7 +44,7 @@ export interface ForwardStats {
 
 let counter = 0;
 
-/** Instances still running, killed when this process exits (even by --test-force-exit after a timeout). */
+/** Instances still running, killed when this process exits (even by the hang guard after a timeout). */
 const live = new Set<Testpmd>();
 process.on('exit', () => {
   for (const t of live) {

@@ -214,11 +214,13 @@ describe('handshake between a master and a slave in one process', () => {
         ac.abort(new Error('gave up'));
         await assert.rejects(aborted, /gave up/);
         await assert.rejects(master.waitForConnect({ signal: AbortSignal.abort(new Error('already')) }), /already/);
-        await assert.rejects(master.waitForConnect({ timeoutMs: -1 }), (e: unknown) => {
-          assert.ok(e instanceof MemifError);
-          assert.equal(e.errorName, 'MEMIF_ERR_INVAL_ARG');
-          return true;
-        });
+        for (const timeoutMs of [-1, Number.NaN, 2 ** 31, 3e9]) {
+          await assert.rejects(master.waitForConnect({ timeoutMs }), (e: unknown) => {
+            assert.ok(e instanceof MemifError);
+            assert.equal(e.errorName, 'MEMIF_ERR_INVAL_ARG', `timeoutMs ${timeoutMs}`);
+            return true;
+          });
+        }
         assert.deepEqual(
           { connect: master.listenerCount('connect'), close: master.listenerCount('close') },
           base,
@@ -226,9 +228,10 @@ describe('handshake between a master and a slave in one process', () => {
         );
         // A slave that comes within the bound: the wait resolves, on both sides.
         const waiting = master.waitForConnect({ timeoutMs: 30_000, signal: new AbortController().signal });
+        const unbounded = master.waitForConnect({ timeoutMs: Number.POSITIVE_INFINITY });
         const slave = await Memif.create({ role: 'slave', socketPath });
         try {
-          await Promise.all([waiting, slave.waitForConnect({ timeoutMs: 30_000 })]);
+          await Promise.all([waiting, unbounded, slave.waitForConnect({ timeoutMs: 30_000 })]);
           assert.equal(master.connected, true);
           await pass(slave, master, [pkt(9, 0)]);
         } finally {

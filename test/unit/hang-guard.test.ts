@@ -15,7 +15,7 @@ const guard = fileURLToPath(new URL('../helpers/hang-guard.js', import.meta.url)
 function runWithGuard(file: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
     // A run of its own, not a subtest of this one: without the runner's marker in the environment.
-    const env = { ...process.env };
+    const env: NodeJS.ProcessEnv = { ...process.env, MEMIF_TEST_HANG_GUARD_MS: '3000' };
     delete env.NODE_TEST_CONTEXT;
     const p = spawn(process.execPath, ['--test', '--import', guard, file], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
