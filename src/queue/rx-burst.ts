@@ -106,7 +106,16 @@ export class RxBurst {
         `target has room for ${target.length - at} bytes at ${at}; packet ${i} has ${len}`,
       );
     }
-    // Segments that follow each other in one region (consecutive buffers) go in one copy.
+    this.gather(i, target, at);
+    return len;
+  }
+
+  /**
+   * @internal Copies packet `i`'s segments into `target` at `at`, unchecked (copy() and the copy
+   * API's RxQueue.burst check first). Segments that follow each other in one region (consecutive
+   * buffers) go in one copy.
+   */
+  gather(i: number, target: Uint8Array, at: number): void {
     const reg = this.segRegion;
     const off = this.segOffset;
     const seg = this.segLength;
@@ -118,7 +127,6 @@ export class RxBurst {
       at += n;
       s = e;
     }
-    return len;
   }
 
   /** Gives the buffers back to the peer (one index store for the whole burst). Idempotent. */

@@ -63,17 +63,10 @@ export class RxQueue {
     this.#assertIdle();
     const n = this.#walk(max);
     const b = this.#rxBurst;
-    const regions = this.#init.regions;
     const out = new Array<Buffer>(n);
     for (let i = 0; i < n; i++) {
       const buf = Buffer.allocUnsafe(b.packetLength[i]);
-      let at = 0;
-      for (let s = b.first[i], end = b.first[i + 1]; s < end; s++) {
-        const off = b.segOffset[s];
-        const len = b.segLength[s];
-        buf.set(regions[b.segRegion[s]].bytes.subarray(off, off + len), at);
-        at += len;
-      }
+      b.gather(i, buf, 0);
       out[i] = buf;
     }
     this.#commit();

@@ -112,6 +112,13 @@ async function receiveZeroCopy(rx: Memif, n: number): Promise<Buffer[]> {
   return out;
 }
 
+/** Receives `want.length` packets on queue 0 of `rx` and asserts they are `want`, in order, byte for byte. */
+async function expectPackets(rx: Memif, want: Buffer[], what: string): Promise<void> {
+  const got = await receive(rx, 0, want.length);
+  assert.equal(got.length, want.length, what);
+  for (let j = 0; j < want.length; j++) assert.ok(got[j].equals(want[j]), `${what}: packet ${j} intact`);
+}
+
 /** Asserts that nothing arrives on queue 0 of `rx` for a few turns of the event loop. */
 async function assertQuiet(rx: Memif, what: string): Promise<void> {
   for (let i = 0; i < 5; i++) {
@@ -341,9 +348,7 @@ describe('TxBurst.push / pushFrom and the bulk arrays', () => {
         assert.equal(tb.used, 2);
 
         assert.equal(tb.commit(), 1, 'only the packet that fitted is sent');
-        const got = await receive(rx, 0, 1);
-        assert.equal(got.length, 1);
-        assert.ok(got[0].equals(fits), 'it arrived intact');
+        await expectPackets(rx, [fits], 'it arrived intact');
         await assertQuiet(rx, 'the refused packets were not published');
 
         // The buffer left over went back: the next burst starts with it and its packets arrive intact.
@@ -352,9 +357,7 @@ describe('TxBurst.push / pushFrom and the bulk arrays', () => {
         for (const pkt of again) assert.equal(tb2.push(pkt), true);
         assert.equal(tb2.used, 4);
         assert.equal(tb2.commit(), 2);
-        const got2 = await receive(rx, 0, 2);
-        assert.equal(got2.length, 2);
-        for (let j = 0; j < 2; j++) assert.ok(got2[j].equals(again[j]), `packet ${j} of the next burst intact`);
+        await expectPackets(rx, again, 'the next burst');
       } finally {
         await closeAll(p);
       }
@@ -510,10 +513,7 @@ describe('TxBurst.push / pushFrom and the bulk arrays', () => {
           rb.release();
 
           const want = [...packets.slice(0, 5), extra, packets[5]];
-          const got = await receive(peer, 0, want.length);
-          assert.equal(got.length, want.length);
-          for (let j = 0; j < want.length; j++)
-            assert.ok(got[j].equals(want[j]), `packet ${j} arrived intact, in order`);
+          await expectPackets(peer, want, 'forwarded, in order');
           await assertQuiet(peer, 'nothing more arrives');
         } finally {
           await closeAll(p);
@@ -561,9 +561,7 @@ describe('TxBurst.push / pushFrom and the bulk arrays', () => {
       assert.throws(() => tb.pushFrom(rb2), memifError(StateError, 'MEMIF_ERR_NOCONN'), 'pushFrom after commit');
       rb2.release();
 
-      const got = await receive(p.master, 0, 1);
-      assert.equal(got.length, 1);
-      assert.ok(got[0].equals(packetOf(20, 3)));
+      await expectPackets(p.master, [packetOf(20, 3)], 'the committed packet');
       await assertQuiet(p.master, 'only the committed packet arrives');
     } finally {
       await closeAll(p);
@@ -612,9 +610,7 @@ describe('TxBurst.push / pushFrom and the bulk arrays', () => {
           assert.equal(tb2.used, 0);
           assert.equal(tb2.push(pkt), true);
           assert.equal(tb2.commit(), 1);
-          const got = await receive(rx, 0, 1);
-          assert.equal(got.length, 1);
-          assert.ok(got[0].equals(pkt), 'the next burst is the only one to arrive, intact');
+          await expectPackets(rx, [pkt], 'the next burst is the only one to arrive, intact');
           await assertQuiet(rx, 'nothing more arrives');
         } finally {
           await closeAll(p);
@@ -721,9 +717,7 @@ describe('TxBurst.push / pushFrom and the bulk arrays', () => {
           fillByArrays(tb1, 0, two[0]);
           fillByArrays(tb1, 1, two[1]);
           assert.equal(tb1.commit(2), 2, 'two one-buffer packets, not one chain');
-          const got = await receive(rx, 0, 2);
-          assert.equal(got.length, 2);
-          for (let j = 0; j < 2; j++) assert.ok(got[j].equals(two[j]), `push: packet ${j} arrived alone, intact`);
+          await expectPackets(rx, two, 'push: each packet alone');
           await assertQuiet(rx, 'push: nothing more arrives');
 
           // pushFrom: a 1,000-byte packet received from the peer (4 segments), 3 buffers to put it in.
@@ -746,19 +740,14 @@ describe('TxBurst.push / pushFrom and the bulk arrays', () => {
           fillByArrays(tb3, 0, again[0]);
           fillByArrays(tb3, 1, again[1]);
           assert.equal(tb3.commit(2), 2);
-          const got2 = await receive(rx, 0, 2);
-          assert.equal(got2.length, 2);
-          for (let j = 0; j < 2; j++)
-            assert.ok(got2[j].equals(again[j]), `pushFrom: packet ${j} arrived alone, intact`);
+          await expectPackets(rx, again, 'pushFrom: each packet alone');
 
           // The packet pushFrom left is still there to forward once there is room.
           const tb4 = await allocAtLeast(tx, 4);
           assert.equal(tb4.pushFrom(rb), 1);
           assert.equal(tb4.commit(), 1);
           rb.release();
-          const got3 = await receive(rx, 0, 1);
-          assert.equal(got3.length, 1);
-          assert.ok(got3[0].equals(big), 'the 1,000-byte packet arrived intact');
+          await expectPackets(rx, [big], 'the 1,000-byte packet arrived intact');
           await assertQuiet(rx, 'nothing more arrives');
         } finally {
           await closeAll(p);
@@ -808,9 +797,7 @@ describe('TxBurst.push / pushFrom and the bulk arrays', () => {
           assert.equal(tb2.bufCapacity[0], B, 'a new burst shows the granted capacity again');
           assert.equal(tb2.push(good), true);
           assert.equal(tb2.commit(), 1);
-          const got = await receive(rx, 0, 1);
-          assert.equal(got.length, 1);
-          assert.ok(got[0].equals(good), 'the next packet arrives intact');
+          await expectPackets(rx, [good], 'the next packet arrives intact');
           await assertQuiet(rx, 'nothing more arrives');
           await assertConnected(rx, rxDown, to);
           assert.deepEqual(txCounters(tx), { packets: before.packets + 1, errors: before.errors });
@@ -851,9 +838,7 @@ describe('TxBurst.push / pushFrom and the bulk arrays', () => {
           mem.set(decoy, offset + 2 * B);
           tb.setLength(0, pkt.length);
           assert.equal(tb.commit(1), 1);
-          const got = await receive(rx, 0, 1);
-          assert.equal(got.length, 1);
-          assert.ok(got[0].equals(pkt), 'the bytes at the granted offset arrive');
+          await expectPackets(rx, [pkt], 'the bytes at the granted offset arrive');
           await assertQuiet(rx, 'nothing more arrives');
           await assertConnected(rx, rxDown, `${to} after a descriptor from a tampered burst`);
 
@@ -879,10 +864,7 @@ describe('TxBurst.push / pushFrom and the bulk arrays', () => {
           assert.ok(at(0, B).equals(chained.subarray(0, B)), 'push wrote its first chunk into granted buffer 0');
           assert.ok(at(1, 300 - B).equals(chained.subarray(B)), 'push wrote its second chunk into granted buffer 1');
           assert.equal(tb2.commit(3), 2);
-          const got2 = await receive(rx, 0, 2);
-          assert.equal(got2.length, 2);
-          assert.ok(got2[0].equals(chained), 'the pushed chain arrives intact');
-          assert.ok(got2[1].equals(single), 'the written packet arrives intact');
+          await expectPackets(rx, [chained, single], 'the pushed chain, then the written packet');
           await assertQuiet(rx, 'nothing more arrives');
           await assertConnected(rx, rxDown, to);
         } finally {
@@ -915,9 +897,7 @@ describe('TxBurst.push / pushFrom and the bulk arrays', () => {
         const small = packetOf(B + 3, 8301);
         assert.equal(tb2.push(small), true);
         assert.equal(tb2.commit(), 1);
-        const got = await receive(rx, 0, 1);
-        assert.equal(got.length, 1);
-        assert.ok(got[0].equals(small));
+        await expectPackets(rx, [small], 'the small packet');
 
         // pushFrom: the packet waiting needs 3 buffers, 2 are granted.
         const big = packetOf(3 * B, 8302);
@@ -936,9 +916,7 @@ describe('TxBurst.push / pushFrom and the bulk arrays', () => {
         assert.equal(tb4.pushFrom(rb), 1);
         assert.equal(tb4.commit(), 1);
         rb.release();
-        const got2 = await receive(rx, 0, 1);
-        assert.equal(got2.length, 1);
-        assert.ok(got2[0].equals(big), 'the waiting packet goes with the next burst, intact');
+        await expectPackets(rx, [big], 'the waiting packet goes with the next burst, intact');
         await assertQuiet(rx, 'nothing more arrives');
       } finally {
         await closeAll(p);
@@ -972,9 +950,7 @@ describe('TxBurst.push / pushFrom and the bulk arrays', () => {
           return { packets, rb };
         };
         const expectAt = async (want: Buffer[], what: string) => {
-          const got = await receive(dst, 0, want.length);
-          assert.equal(got.length, want.length, what);
-          for (let j = 0; j < want.length; j++) assert.ok(got[j].equals(want[j]), `${what}: packet ${j} intact`);
+          await expectPackets(dst, want, what);
           await assertQuiet(dst, `${what}: nothing more arrives`);
         };
         try {
