@@ -7,7 +7,8 @@
         "native/seqpacket.cc",
         "native/shm.cc",
         "native/eventfd.cc",
-        "native/poller.cc"
+        "native/poller.cc",
+        "native/handoff.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

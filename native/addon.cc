@@ -6,6 +6,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   memif::InitShm(env, exports);
   memif::InitEventfd(env, exports);
   memif::InitPoller(env, exports);
+  memif::InitHandoff(env, exports);
   return exports;
 }
 

@@ -49,5 +49,6 @@ void InitSeqpacket(Napi::Env env, Napi::Object exports);
 void InitShm(Napi::Env env, Napi::Object exports);
 void InitEventfd(Napi::Env env, Napi::Object exports);
 void InitPoller(Napi::Env env, Napi::Object exports);
+void InitHandoff(Napi::Env env, Napi::Object exports);
 
 }  // namespace memif

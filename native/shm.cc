@@ -14,24 +14,38 @@
 namespace memif {
 namespace {
 
+// One mapping. Owned by its ArrayBuffer's finalizer. While map() is still creating that
+// ArrayBuffer, a failure may have run the finalizer already (Node does for a length it cannot
+// hold), or may run it later, or never: so the finalizer only marks it then, and map() unmaps at
+// once and frees the record only if the finalizer has run (otherwise a later finalizer frees it; if
+// none ever comes, these few bytes leak, which beats a double free).
 struct Mapping {
   void* addr;
   size_t size;
   bool unmapped;
+  bool creating;
+  bool finalized;
 };
 
 // Live mappings by address, shared by every thread that loaded the addon.
 std::mutex g_mutex;
 std::unordered_map<void*, Mapping*> g_mappings;
 
+// Unmaps (once) and forgets. Caller holds g_mutex.
+void UnmapLocked(Mapping* m) {
+  if (m->unmapped) return;
+  m->unmapped = true;
+  munmap(m->addr, m->size);
+  g_mappings.erase(m->addr);
+}
+
 void FinalizeMapping(napi_env /*env*/, void* /*data*/, void* hint) {
   Mapping* m = static_cast<Mapping*>(hint);
-  {
-    std::lock_guard<std::mutex> lock(g_mutex);
-    if (!m->unmapped) {
-      munmap(m->addr, m->size);
-      g_mappings.erase(m->addr);
-    }
+  std::lock_guard<std::mutex> lock(g_mutex);
+  UnmapLocked(m);
+  if (m->creating) {
+    m->finalized = true;  // map() frees it
+    return;
   }
   delete m;
 }
@@ -93,21 +107,27 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
     ThrowErrno(env, "mmap", errno);
     return env.Null();
   }
-  Mapping* m = new Mapping{addr, size, false};
+  Mapping* m = new Mapping{addr, size, false, true, false};
   {
     std::lock_guard<std::mutex> lock(g_mutex);
     g_mappings[addr] = m;
   }
-  napi_value ab;
+  napi_value ab = nullptr;
   napi_status s = napi_create_external_arraybuffer(env, addr, size, FinalizeMapping, m, &ab);
-  if (s != napi_ok) {
-    {
-      std::lock_guard<std::mutex> lock(g_mutex);
-      g_mappings.erase(addr);
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    m->creating = false;
+    if (s != napi_ok || m->finalized) {
+      UnmapLocked(m);
+      if (m->finalized) delete m;
+      m = nullptr;
     }
-    munmap(addr, size);
-    delete m;
-    Napi::Error::New(env, "napi_create_external_arraybuffer failed").ThrowAsJavaScriptException();
+  }
+  if (m == nullptr) {
+    // Leave an exception N-API may have set (e.g. a RangeError for a length V8 cannot hold).
+    if (!env.IsExceptionPending()) {
+      Napi::Error::New(env, "napi_create_external_arraybuffer failed").ThrowAsJavaScriptException();
+    }
     return env.Null();
   }
   return Napi::Value(env, ab);
@@ -128,10 +148,7 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
     std::lock_guard<std::mutex> lock(g_mutex);
     auto it = g_mappings.find(addr);
     if (it != g_mappings.end()) {
-      Mapping* m = it->second;
-      m->unmapped = true;
-      munmap(m->addr, m->size);
-      g_mappings.erase(it);
+      UnmapLocked(it->second);
       found = true;
     }
   }

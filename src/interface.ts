@@ -18,6 +18,7 @@ import type { RxBurst } from './queue/rx-burst.js';
 import { TxQueue } from './queue/tx.js';
 import type { TxBurst } from './queue/tx-burst.js';
 import { makeHandle, type QueueHandle } from './queue/worker-queue.js';
+import type { SharedMemory } from './shm/memory.js';
 
 /** Counters and ring state of one queue, from `details()`. */
 export interface QueueDetails {
@@ -120,6 +121,10 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
   /** Int32Array[0] = 1 while this connection lives; shared with queues handed to workers. */
   #link = new SharedArrayBuffer(4);
   readonly #handedOff = new Set<string>();
+  /** Hand-off tokens of this connection: fds not claimed by a worker are closed when it ends. */
+  readonly #handoffTokens: number[] = [];
+  /** Memory of this and earlier connections that a zero-copy burst may still hold; close() unmaps it. */
+  #memories: SharedMemory[] = [];
 
   private constructor(options: ResolvedOptions, binding: NativeBinding) {
     super();
@@ -250,6 +255,7 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     );
     q.close();
     this.#handedOff.add(`${kind}${queueId}`);
+    this.#handoffTokens.push(handle.token);
     return handle;
   }
 
@@ -397,6 +403,10 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     clearTimeout(this.#retryTimer);
     this.#conn?.disconnect('interface deleted');
     this.#conn = undefined;
+    this.#discardHandoffs();
+    // Outstanding zero-copy bursts lose their memory now (documented): close() releases everything.
+    for (const m of this.#memories) m.revoke();
+    this.#memories = [];
     this.#listener?.unregister(this);
     this.#listener = undefined;
     this.#wake();
@@ -428,10 +438,20 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     Atomics.store(new Int32Array(this.#link), 0, 1);
     this.#handedOff.clear();
     this.#peerCredentials = conn.peerCredentials();
+    this.#memories = this.#memories.filter((m) => m.mapped);
+    this.#memories.push(info.memory);
+    // A queue that stops trusting the peer (bad ring state, misbehaving eventfd) ends this
+    // connection, after the burst or callback that found it.
+    const onFault = (reason: string) =>
+      queueMicrotask(() => {
+        if (this.#conn === conn) this.#onQueueFault(reason);
+      });
     const init = (r: SessionRing): QueueInit => ({
       id: r.index,
       role: o.role,
       ring: r.ring,
+      memory: info.memory,
+      onFault,
       regions: info.regions,
       bufferSize: info.bufferSize,
       buffersOffset: info.buffersOffset(r.type, r.index),
@@ -464,6 +484,7 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     this.#conn = undefined;
     // Workers driving queues of this connection see it go down at their next burst.
     Atomics.store(new Int32Array(this.#link), 0, 0);
+    this.#discardHandoffs();
     for (const q of this.#rx) q.close();
     for (const q of this.#tx) q.close();
     this.#rx = [];
@@ -498,6 +519,12 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
       throw new StateError('MEMIF_ERR_ALREADY', `${kind} queue ${queueId} is driven by a worker thread (handOff)`);
     }
     return q;
+  }
+
+  /** Closes the fds of hand-offs that no worker claimed (a claimed one is the worker's). */
+  #discardHandoffs(): void {
+    for (const t of this.#handoffTokens) this.#binding.handoffDiscard(t);
+    this.#handoffTokens.length = 0;
   }
 
   #onQueueFault(reason: string): void {

@@ -15,6 +15,18 @@ export interface NativePoller {
   close(): void;
 }
 
+/** fds claimed from a hand-off (see handoffClaim): closed by close(), by GC, or when the thread's environment ends. */
+export interface OwnedFds {
+  /** How many fds were handed over. */
+  readonly count: number;
+  /** fd `i`, still owned by this object; -1 once taken or closed. */
+  fd(i: number): number;
+  /** fd `i`, now the caller's to close; -1 if taken already. */
+  take(i: number): number;
+  /** Closes every fd not taken. Idempotent. */
+  close(): void;
+}
+
 /** What the addon exports, function by function. */
 export interface NativeBinding {
   listen(name: string, abstract: boolean, backlog: number, mode: number): number;
@@ -31,9 +43,16 @@ export interface NativeBinding {
   mappingCount(): number;
   sealShrink(fd: number): number;
   eventfdCreate(): number;
+  /** 0, or the errno of a failed write: EDEADLK when the peer blocked it (see native/eventfd.cc). */
   eventfdSignal(fd: number): number;
-  eventfdSignalMany(fds: Int32Array, count: number): number;
+  /** The counter (0 if nothing was pending) or −errno; never blocks, never throws for a bad fd. */
   eventfdDrain(fd: number): number;
+  /** Duplicates `fds` into a process-wide table; returns the token that claims them. */
+  handoffCreate(fds: Int32Array): number;
+  /** The fds of `token`, once; null if unknown or claimed already. */
+  handoffClaim(token: number): OwnedFds | null;
+  /** Closes the fds of `token` if still unclaimed; true if it was. */
+  handoffDiscard(token: number): boolean;
   Poller: new (fd: number, callback: (status: number, events: number) => void) => NativePoller;
   READABLE: number;
   WRITABLE: number;

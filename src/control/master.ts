@@ -16,7 +16,7 @@ import {
 import type { Logger } from '../log.js';
 import type { NativeBinding } from '../native.js';
 import type { ResolvedOptions } from '../options.js';
-import { Region } from '../shm/region.js';
+import { MAX_REGION_SIZE, Region } from '../shm/region.js';
 import { Ring } from '../shm/ring.js';
 import {
   type AddRegion,
@@ -28,6 +28,7 @@ import {
   messageNames,
 } from '../wire/messages.js';
 import { Connection, type ConnectionOwner, Refusal } from './connection.js';
+import { eventfdProblem } from './interrupt-fd.js';
 
 /** A master interface as its listener sees it. */
 export interface MasterEndpoint extends ConnectionOwner {
@@ -166,9 +167,12 @@ export class MasterConnection extends Connection {
       this.binding.close(fd);
       throw new Refusal('MEMIF_ERR_MAXREG', 'too many regions');
     }
-    if (msg.size === 0n || msg.size > BigInt(Number.MAX_SAFE_INTEGER)) {
+    if (msg.size === 0n || msg.size > BigInt(MAX_REGION_SIZE)) {
       this.binding.close(fd);
-      throw new Refusal('MEMIF_ERR_MFMSG', `invalid region size ${msg.size}`);
+      throw new Refusal(
+        'MEMIF_ERR_MFMSG',
+        `invalid region size ${msg.size} (this runtime maps at most ${MAX_REGION_SIZE} bytes per region)`,
+      );
     }
     const sealed = this.binding.sealShrink(fd);
     if (sealed !== 0 && !(this.#endpoint as MasterEndpoint).options.allowUnsealedRegions) {
@@ -199,6 +203,8 @@ export class MasterConnection extends Connection {
       throw new Refusal(name, reason);
     };
     if (eventfd < 0) throw new Refusal('MEMIF_ERR_NO_INTFD', 'missing ring interrupt fd');
+    const problem = eventfdProblem(eventfd);
+    if (problem !== undefined) refuse('MEMIF_ERR_NO_INTFD', problem);
     if (msg.privateHdrSize !== 0) refuse('MEMIF_ERR_PRIVHDR', 'private headers not supported');
     if (msg.index !== rings.length) refuse('MEMIF_ERR_MAXRING', `unexpected ring index ${msg.index}`);
     if (msg.index >= limit) refuse('MEMIF_ERR_MAXRING', `too many rings: ${msg.ringType} ${msg.index} >= ${limit}`);
@@ -228,6 +234,7 @@ export class MasterConnection extends Connection {
     }
     this.channel.send(encodeConnected(ep.options.interfaceName));
     this.up({
+      memory: res.memory,
       regions: res.regions,
       s2m: res.s2m,
       m2s: res.m2s,

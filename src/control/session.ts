@@ -3,6 +3,7 @@
 import type { RingType } from '../constants.js';
 import { type ErrorName, PeerRefusedError } from '../errors.js';
 import type { NativeBinding } from '../native.js';
+import { SharedMemory } from '../shm/memory.js';
 import type { Region } from '../shm/region.js';
 import type { Ring } from '../shm/ring.js';
 
@@ -16,6 +17,8 @@ export interface SessionRing {
 
 /** What the interface learns when its connection comes up. */
 export interface SessionInfo {
+  /** The regions and who holds them (bursts keep them mapped past a disconnect). */
+  memory: SharedMemory;
   regions: readonly Region[];
   /** S2M rings by index. */
   s2m: readonly SessionRing[];
@@ -30,18 +33,21 @@ export interface SessionInfo {
 
 /** Owns the regions and eventfds gathered during a handshake. */
 export class SessionResources {
-  readonly regions: Region[] = [];
+  readonly memory = new SharedMemory();
   readonly s2m: SessionRing[] = [];
   readonly m2s: SessionRing[] = [];
   #released = false;
 
   constructor(private readonly binding: NativeBinding) {}
 
-  get released(): boolean {
-    return this.#released;
+  get regions(): Region[] {
+    return this.memory.regions;
   }
 
-  /** Unmaps every region and closes every fd. Idempotent. */
+  /**
+   * Closes every fd and lets go of the memory, which is unmapped now, or when the last zero-copy
+   * burst over it is given back. Idempotent.
+   */
   release(): void {
     if (this.#released) return;
     this.#released = true;
@@ -49,8 +55,8 @@ export class SessionResources {
     for (const r of this.m2s) this.binding.close(r.eventfd);
     this.s2m.length = 0;
     this.m2s.length = 0;
-    for (const region of this.regions) region.close();
-    this.regions.length = 0;
+    for (const region of this.regions) region.closeFd();
+    this.memory.drop();
   }
 }
 

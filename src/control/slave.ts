@@ -156,6 +156,7 @@ export class SlaveConnection extends Connection {
         throw new ProtocolError('MEMIF_ERR_COOKIE', `wrong cookie on ${r.type} ring ${r.index}`);
     }
     this.up({
+      memory: res.memory,
       regions: res.regions,
       s2m: res.s2m,
       m2s: res.m2s,

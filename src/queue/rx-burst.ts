@@ -1,8 +1,10 @@
 // RxBurst: one zero-copy receive burst — its packets left in the shared buffers, each seen as its
 // segments (region, offset, length), already checked against the regions. One object per queue,
 // reused for every burst: no allocation per packet or per burst. Every accessor throws once the
-// burst is released, so a stale burst cannot be mistaken for the next one.
+// burst is released, so a stale burst cannot be mistaken for the next one. A live burst holds the
+// connection's memory: it stays mapped until release(), even if the peer leaves first.
 import { InvalidArgumentError, StateError } from '../errors.js';
+import type { SharedMemory } from '../shm/memory.js';
 import type { Region } from '../shm/region.js';
 
 export class RxBurst {
@@ -23,11 +25,13 @@ export class RxBurst {
   readonly first: Uint16Array;
   readonly packetLength: Uint32Array;
   #live = false;
+  readonly #memory: SharedMemory;
   readonly #release: () => void;
 
   /** @internal Built by RxQueue; `capacity` is the ring size. */
-  constructor(regions: readonly Region[], capacity: number, release: () => void) {
-    this.#regions = regions;
+  constructor(memory: SharedMemory, capacity: number, release: () => void) {
+    this.#memory = memory;
+    this.#regions = memory.regions;
     this.segRegion = new Uint16Array(capacity);
     this.segOffset = new Uint32Array(capacity);
     this.segLength = new Uint32Array(capacity);
@@ -39,6 +43,7 @@ export class RxBurst {
   /** @internal */
   open(): void {
     this.#live = true;
+    this.#memory.hold();
   }
 
   /** True until release(). */
@@ -75,7 +80,7 @@ export class RxBurst {
 
   /** The whole mapping of region `r` (the same object every time): read packet bytes from it in place. */
   bytes(r: number): Uint8Array {
-    if (!this.#live) throw released();
+    if (!this.#live || this.#memory.revoked) throw released(this.#live);
     const region = this.#regions[r];
     if (region === undefined) throw new InvalidArgumentError(`no region ${r}`);
     return region.bytes;
@@ -129,15 +134,22 @@ export class RxBurst {
     }
   }
 
-  /** Gives the buffers back to the peer (one index store for the whole burst). Idempotent. */
+  /**
+   * Gives the buffers back to the peer (one index store for the whole burst; nothing if the link
+   * went down meanwhile) and lets go of the memory. Idempotent.
+   */
   release(): void {
     if (!this.#live) return;
     this.#live = false;
-    this.#release();
+    try {
+      this.#release();
+    } finally {
+      this.#memory.drop();
+    }
   }
 
   #check(i: number): void {
-    if (!this.#live) throw released();
+    if (!this.#live || this.#memory.revoked) throw released(this.#live);
     if (!(i >= 0 && i < this.count && Number.isInteger(i))) {
       throw new InvalidArgumentError(`packet index must be from 0 to ${this.count - 1}; got ${i}`);
     }
@@ -153,6 +165,11 @@ export class RxBurst {
   }
 }
 
-function released(): StateError {
-  return new StateError('MEMIF_ERR_NOCONN', 'this zero-copy burst was released; its buffers belong to the peer again');
+function released(live: boolean): StateError {
+  return new StateError(
+    'MEMIF_ERR_NOCONN',
+    live
+      ? "the interface was closed: this zero-copy burst's memory is unmapped"
+      : 'this zero-copy burst was released; its buffers belong to the peer again',
+  );
 }

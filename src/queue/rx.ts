@@ -54,7 +54,7 @@ export class RxQueue {
     // Master: our tail is where reading starts. Slave: the master's tail starts where we left it.
     this.#last = init.resume?.last ?? init.ring.loadTail();
     this.#head = init.resume?.head ?? init.ring.loadHead();
-    this.#rxBurst = new RxBurst(init.regions, init.ring.size, () => this.#commit());
+    this.#rxBurst = new RxBurst(init.memory, init.ring.size, () => this.#commit());
     this.#nextSlots = new Uint16Array(init.ring.size);
   }
 
@@ -281,10 +281,7 @@ export class RxQueue {
     }
     this.ring.setFlags(0);
     if (this.#poller === undefined) {
-      this.#poller = new b.Poller(this.#init.eventfd, () => {
-        b.eventfdDrain(this.#init.eventfd);
-        this.#init.onInterrupt(this.id);
-      });
+      this.#poller = new b.Poller(this.#init.eventfd, (status) => this.#onPoll(status));
     }
     this.#poller.start(b.READABLE);
     setImmediate(() => {
@@ -293,19 +290,40 @@ export class RxQueue {
   }
 
   /**
+   * The eventfd is readable: drain it (never blocks) and report the interrupt. A poll error or a
+   * failed read means the fd is not behaving as an eventfd: stop watching it and fault the queue.
+   */
+  #onPoll(status: number): void {
+    if (this.#closed) return;
+    const n = status < 0 ? status : this.#init.binding.eventfdDrain(this.#init.eventfd);
+    if (n < 0) {
+      this.#poller?.stop();
+      this.#setFault(`${this.#ringName} ring ${this.id}: interrupt eventfd failed (errno ${-n})`);
+      return;
+    }
+    this.#init.onInterrupt(this.id);
+  }
+
+  get #ringName(): string {
+    return this.#init.role === 'master' ? 'S2M' : 'M2S';
+  }
+
+  /**
    * Stops watching the eventfd (before the connection's fds are closed). A zero-copy burst still
-   * held becomes unusable: its accessors throw and its release() no longer touches the ring.
+   * held stays readable (its memory stays mapped) until its release(), which then gives nothing
+   * back to the ring.
    */
   close(): void {
     this.#poller?.close();
     this.#poller = undefined;
     this.#closed = true;
-    this.#rxBurst.release();
   }
 
   #setFault(reason: string): void {
     this.errors++;
-    this.fault ??= reason;
+    if (this.fault !== undefined) return;
+    this.fault = reason;
+    this.#init.onFault?.(reason);
   }
 
   /** Next slot this queue reads. */

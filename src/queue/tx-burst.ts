@@ -4,8 +4,10 @@
 // first, so a mistake (length over capacity, a chain cut in half, more than was taken) is an
 // error, never a half-published ring. Besides the per-buffer accessors, the buffer arrays are
 // public for loops that check once per burst, and push/pushFrom append whole packets (chained as
-// needed, contiguous buffers filled by one copy).
+// needed, contiguous buffers filled by one copy). A live burst holds the connection's memory: it
+// stays mapped until commit or abort, even if the peer leaves first (then nothing is published).
 import { InvalidArgumentError, StateError } from '../errors.js';
+import type { SharedMemory } from '../shm/memory.js';
 import type { Region } from '../shm/region.js';
 import type { RxBurst } from './rx-burst.js';
 
@@ -35,6 +37,7 @@ export class TxBurst {
   readonly #offset: Uint32Array;
   readonly #capacity: Uint32Array;
   readonly #regions: readonly Region[];
+  readonly #memory: SharedMemory;
   readonly #commit: (n: number) => number;
   readonly #drop: (packets: number) => void;
   readonly #ringSize: number;
@@ -49,13 +52,9 @@ export class TxBurst {
    * @internal Built by TxQueue; `capacity` is the ring size; `drop` counts the packets a committed
    * burst's pushFrom dropped because no ring of these buffers could ever hold them.
    */
-  constructor(
-    regions: readonly Region[],
-    capacity: number,
-    commit: (n: number) => number,
-    drop: (packets: number) => void,
-  ) {
-    this.#regions = regions;
+  constructor(memory: SharedMemory, capacity: number, commit: (n: number) => number, drop: (packets: number) => void) {
+    this.#memory = memory;
+    this.#regions = memory.regions;
     this.#ringSize = capacity;
     this.#drop = drop;
     this.bufRegion = new Uint16Array(capacity);
@@ -90,6 +89,7 @@ export class TxBurst {
     this.bufLength.fill(0, 0, count);
     this.bufMore.fill(0, 0, count);
     this.#live = true;
+    this.#memory.hold();
   }
 
   /** True between alloc and commit/abort. */
@@ -117,7 +117,7 @@ export class TxBurst {
 
   /** The whole mapping of region `r` (the same object every time): write packet bytes into it in place. */
   bytes(r: number): Uint8Array {
-    if (!this.#live) throw done();
+    if (!this.#live || this.#memory.revoked) throw done(this.#live);
     const region = this.#regions[r];
     if (region === undefined) throw new InvalidArgumentError(`no region ${r}`);
     return region.bytes;
@@ -153,7 +153,7 @@ export class TxBurst {
    * when the buffers left cannot hold it (or it is empty).
    */
   push(packet: Uint8Array): boolean {
-    if (!this.#live) throw done();
+    if (!this.#live || this.#memory.revoked) throw done(this.#live);
     this.#appending = true;
     const total = packet.length;
     const cap = this.#capacity;
@@ -206,7 +206,7 @@ export class TxBurst {
    * once everything it holds went out.
    */
   pushFrom(rb: RxBurst, from = 0, count = rb.count - from): number {
-    if (!this.#live) throw done();
+    if (!this.#live || this.#memory.revoked) throw done(this.#live);
     if (!rb.live) throw new StateError('MEMIF_ERR_NOCONN', 'pushFrom: the rx burst was released');
     if (!(Number.isInteger(from) && Number.isInteger(count) && from >= 0 && count >= 0 && from + count <= rb.count)) {
       throw new InvalidArgumentError(`pushFrom: packets ${from} … ${from + count - 1} of a burst of ${rb.count}`);
@@ -309,15 +309,23 @@ export class TxBurst {
       throw new InvalidArgumentError(`buffer ${n - 1} continues a chain: commit the whole chain or none of it`);
     }
     this.#live = false;
-    if (this.#dropped > 0) this.#drop(this.#dropped);
-    return this.#commit(n);
+    try {
+      if (this.#dropped > 0) this.#drop(this.#dropped);
+      return this.#commit(n);
+    } finally {
+      this.#memory.drop();
+    }
   }
 
   /** Gives every buffer back unused. */
   abort(): void {
     if (!this.#live) return;
     this.#live = false;
-    this.#commit(0);
+    try {
+      this.#commit(0);
+    } finally {
+      this.#memory.drop();
+    }
   }
 
   /** True (and the drop noted) when a whole ring of buffers like these is too small for `bytes`. */
@@ -332,7 +340,7 @@ export class TxBurst {
   }
 
   #check(i: number): void {
-    if (!this.#live) throw done();
+    if (!this.#live || this.#memory.revoked) throw done(this.#live);
     if (!(i >= 0 && i < this.count && Number.isInteger(i))) {
       throw new InvalidArgumentError(`buffer index must be from 0 to ${this.count - 1}; got ${i}`);
     }
@@ -345,6 +353,11 @@ function copyBetween(src: Uint8Array, srcAt: number, dst: Uint8Array, dstAt: num
   else dst.set(src.subarray(srcAt, srcAt + n), dstAt);
 }
 
-function done(): StateError {
-  return new StateError('MEMIF_ERR_NOCONN', 'this zero-copy tx burst was committed or aborted; call txAlloc again');
+function done(live = false): StateError {
+  return new StateError(
+    'MEMIF_ERR_NOCONN',
+    live
+      ? "the interface was closed: this zero-copy tx burst's memory is unmapped"
+      : 'this zero-copy tx burst was committed or aborted; call txAlloc again',
+  );
 }

@@ -2,11 +2,14 @@
 // own buffers; a master transmits on an M2S ring into the empty buffers the slave offered, taking
 // each descriptor's length as its capacity (§8.2, §8.3). One burst = one acquire-load of the
 // peer's index, one release-store of ours, at most one eventfd kick.
+import { constants } from 'node:os';
 import { DESC_FLAG_NEXT, RING_FLAG_MASK_INT } from '../constants.js';
 import { InvalidArgumentError, StateError } from '../errors.js';
 import type { Ring } from '../shm/ring.js';
 import type { QueueInit } from './queue-init.js';
 import { TxBurst } from './tx-burst.js';
+
+const { errno } = constants;
 
 export class TxQueue {
   readonly id: number;
@@ -42,7 +45,7 @@ export class TxQueue {
     this.#fragOffset = new Uint32Array(n);
     this.#fragCapacity = new Uint32Array(n);
     this.#txBurst = new TxBurst(
-      init.regions,
+      init.memory,
       init.ring.size,
       (count) => this.#commit(count),
       (dropped) => {
@@ -141,10 +144,12 @@ export class TxQueue {
     return packets;
   }
 
-  /** The zero-copy burst of this queue can no longer publish (the connection is going away). */
+  /**
+   * The connection is going away: nothing is published any more. A zero-copy burst still held
+   * stays writable (its memory stays mapped) until its commit or abort, which publish nothing.
+   */
   close(): void {
     this.#closed = true;
-    this.#txBurst.abort();
   }
 
   /**
@@ -311,16 +316,29 @@ export class TxQueue {
     return sent;
   }
 
-  /** One eventfd write, unless the consumer set MASK_INT (it polls). */
+  /**
+   * One eventfd write, unless the consumer set MASK_INT (it polls). It never blocks (see
+   * native/eventfd.cc); a write the peer blocked (EDEADLK) or that failed faults the queue.
+   */
   #kick(): void {
     if ((Atomics.load(this.ring.u16, this.ring.flagsIndex) & RING_FLAG_MASK_INT) === 0) {
-      this.#init.binding.eventfdSignal(this.#init.eventfd);
+      const err = this.#init.binding.eventfdSignal(this.#init.eventfd);
+      if (err !== 0) {
+        const ring = this.#init.role === 'slave' ? 'S2M' : 'M2S';
+        this.#setFault(
+          err === errno.EDEADLK
+            ? `${ring} ring ${this.id}: the peer blocked our interrupt write (eventfd saturated or made blocking)`
+            : `${ring} ring ${this.id}: interrupt eventfd write failed (errno ${err})`,
+        );
+      }
     }
   }
 
   #setFault(reason: string): void {
     this.errors++;
-    this.fault ??= reason;
+    if (this.fault !== undefined) return;
+    this.fault = reason;
+    this.#init.onFault?.(reason);
   }
 
   /** The largest packet a whole ring of buffers can hold. */

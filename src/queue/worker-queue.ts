@@ -1,10 +1,14 @@
-// Queues on worker threads. The main thread hands a queue off as a QueueHandle — duplicated fds of
-// its regions and eventfd, where its ring is, its private indices, and a shared flag for the link
-// — which is posted to a worker. There WorkerQueue maps the same memory (shared, not copied) and
-// drives the ring with the same burst code as the main thread. When the link goes down the main
-// thread clears the flag; the worker's mapping stays valid until it closes, so nothing can fault.
+// Queues on worker threads. The main thread hands a queue off as a QueueHandle — a token for
+// duplicated fds of its regions and eventfd (held in the addon's hand-off table, so each has one
+// owner whatever happens to either thread), where its ring is, its private indices, and a shared
+// flag for the link — which is posted to a worker. There WorkerQueue claims the fds once, maps the
+// same memory (shared, not copied) and drives the ring with the same burst code as the main
+// thread. When the link goes down the main thread clears the flag; the worker's mapping stays
+// valid until it closes (or its thread ends), so nothing can fault.
+import { DESC_SIZE } from '../constants.js';
 import { InvalidArgumentError, StateError } from '../errors.js';
-import { type NativeBinding, native, sys } from '../native.js';
+import { type NativeBinding, native, type OwnedFds, sys } from '../native.js';
+import { SharedMemory } from '../shm/memory.js';
 import { Region } from '../shm/region.js';
 import { Ring } from '../shm/ring.js';
 import { type RxMode, RxQueue } from './rx.js';
@@ -12,19 +16,23 @@ import type { RxBurst } from './rx-burst.js';
 import { TxQueue } from './tx.js';
 import type { TxBurst } from './tx-burst.js';
 
-/** A queue ready to be posted to a worker thread (structured-clone safe). Attach it exactly once. */
+/**
+ * A queue ready to be posted to a worker thread (structured-clone safe). Its fds wait in the
+ * addon's hand-off table until one `WorkerQueue.attach()` claims them; a second attach is refused,
+ * and fds never claimed are closed when the interface disconnects or closes.
+ */
 export interface QueueHandle {
   kind: 'rx' | 'tx';
   role: 'master' | 'slave';
   queueId: number;
-  /** Duplicated region fds (owned by the handle until attach) and their sizes. */
-  regions: { fd: number; size: number }[];
+  /** Claims the duplicated fds: one per region, then the ring's eventfd. */
+  token: number;
+  /** Region sizes, by index. */
+  regions: { size: number }[];
   ring: { region: number; offset: number; log2Size: number };
   cacheLineSize: number;
   bufferSize: number;
   buffersOffset: number;
-  /** Duplicated eventfd of the ring. */
-  eventfd: number;
   /** The queue's private indices where the main thread left them. */
   resume: { last: number; head: number };
   /** Int32Array[0]: 1 while the connection lives, 0 once it went down. */
@@ -35,37 +43,43 @@ export interface QueueHandle {
 export class WorkerQueue {
   readonly kind: 'rx' | 'tx';
   readonly queueId: number;
-  readonly #regions: Region[];
+  readonly #memory = new SharedMemory();
   readonly #link: Int32Array;
   readonly #rx: RxQueue | undefined;
   readonly #tx: TxQueue | undefined;
-  readonly #eventfd: number;
-  readonly #binding: NativeBinding;
+  /** The claimed fds still held: the eventfd (region fds are closed once mapped). */
+  readonly #fds: OwnedFds;
   #closed = false;
 
-  private constructor(h: QueueHandle, binding: NativeBinding, onInterrupt: (queueId: number) => void) {
+  private constructor(h: QueueHandle, fds: OwnedFds, binding: NativeBinding, onInterrupt: (queueId: number) => void) {
     this.kind = h.kind;
     this.queueId = h.queueId;
-    this.#binding = binding;
+    this.#fds = fds;
     this.#link = new Int32Array(h.link);
-    this.#eventfd = h.eventfd;
-    this.#regions = [];
+    const regions = this.#memory.regions;
+    let ring: Ring;
     try {
-      for (const [i, r] of h.regions.entries()) this.#regions.push(Region.adopt(i, r.fd, r.size, binding));
+      for (const [i, r] of h.regions.entries()) regions.push(Region.adopt(i, fds.take(i), r.size, binding, false));
+      const region = regions[h.ring.region];
+      const ringBytes = 2 * h.cacheLineSize + DESC_SIZE * 2 ** h.ring.log2Size;
+      if (region === undefined || h.ring.offset % 4 !== 0 || h.ring.offset + ringBytes > region.size) {
+        throw new InvalidArgumentError("the handle's ring does not lie inside its regions");
+      }
+      ring = new Ring(region, h.ring.offset, h.ring.log2Size, h.cacheLineSize);
     } catch (err) {
-      for (const r of h.regions.slice(this.#regions.length + 1)) binding.close(r.fd);
-      this.#release();
+      this.#memory.revoke();
+      fds.close();
       throw err;
     }
-    const ring = new Ring(this.#regions[h.ring.region], h.ring.offset, h.ring.log2Size, h.cacheLineSize);
     const init = {
       id: h.queueId,
       role: h.role,
       ring,
-      regions: this.#regions,
+      memory: this.#memory,
+      regions,
       bufferSize: h.bufferSize,
       buffersOffset: h.buffersOffset,
-      eventfd: h.eventfd,
+      eventfd: fds.fd(h.regions.length),
       binding,
       resume: h.resume,
     };
@@ -79,10 +93,21 @@ export class WorkerQueue {
    * (rx queues in interrupt mode, see setRxMode).
    */
   static attach(handle: QueueHandle, options: { onInterrupt?: (queueId: number) => void } = {}): WorkerQueue {
-    if (typeof handle !== 'object' || handle === null || !(handle.link instanceof SharedArrayBuffer)) {
-      throw new InvalidArgumentError('attach takes the QueueHandle returned by Memif.handOff()');
+    const h = checkHandle(handle);
+    const onInterrupt = checkOptions(options);
+    const binding = native();
+    const fds = binding.handoffClaim(h.token);
+    if (fds === null) {
+      throw new StateError(
+        'MEMIF_ERR_ALREADY',
+        'this QueueHandle was attached already, or its interface disconnected or closed before it was attached',
+      );
     }
-    return new WorkerQueue(handle, native(), options.onInterrupt ?? (() => {}));
+    if (fds.count !== h.regions.length + 1) {
+      fds.close();
+      throw new InvalidArgumentError('the QueueHandle was altered: its fds do not match its regions');
+    }
+    return new WorkerQueue(h, fds, binding, onInterrupt);
   }
 
   /** True while the main thread's connection is up. */
@@ -121,19 +146,17 @@ export class WorkerQueue {
     return { packets: q.packets, bytes: q.bytes, errors: q.errors, fault: q.fault };
   }
 
-  /** Unmaps this thread's view and closes its fds. Idempotent. */
+  /**
+   * Unmaps this thread's view (a zero-copy burst still held becomes unusable) and closes its fds.
+   * Idempotent. A worker that ends without calling it still releases its fds and mappings.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#rx?.close();
     this.#tx?.close();
-    this.#release();
-  }
-
-  #release(): void {
-    for (const r of this.#regions) r.close();
-    this.#regions.length = 0;
-    if (this.#eventfd >= 0) this.#binding.close(this.#eventfd);
+    this.#memory.revoke();
+    this.#fds.close();
   }
 
   #live(): void {
@@ -156,7 +179,11 @@ export class WorkerQueue {
   }
 }
 
-/** @internal Builds a handle for a queue of the main thread (fds duplicated; the caller stops using the queue). */
+/**
+ * @internal Builds a handle for a queue of the main thread: its fds (regions, then eventfd) are
+ * duplicated into the addon's hand-off table. The caller stops using the queue, and discards the
+ * token (binding.handoffDiscard) when the connection ends.
+ */
 export function makeHandle(
   kind: 'rx' | 'tx',
   q: RxQueue | TxQueue,
@@ -170,26 +197,89 @@ export function makeHandle(
   link: SharedArrayBuffer,
   binding = native(),
 ): QueueHandle {
-  const regions: { fd: number; size: number }[] = [];
+  const fds = Int32Array.from([...shape.regions.map((r) => r.fd), shape.eventfd]);
+  const token = sys(() => binding.handoffCreate(fds));
+  const rx = q instanceof RxQueue;
+  return {
+    kind,
+    role: shape.role,
+    queueId: q.id,
+    token,
+    regions: shape.regions.map((r) => ({ size: r.size })),
+    ring: { region: q.ring.region.index, offset: q.ring.offset, log2Size: q.ring.log2Size },
+    cacheLineSize: shape.cacheLineSize,
+    bufferSize: q.bufferSize,
+    buffersOffset: shape.buffersOffset,
+    resume: rx ? { last: q.last, head: q.head } : { last: (q as TxQueue).index, head: 0 },
+    link,
+  };
+}
+
+const isInt = (v: unknown, min: number, max: number): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+
+/** The handle's fields, checked; anything else is not what Memif.handOff() returned. */
+function checkHandle(handle: unknown): QueueHandle {
+  const bad = () => new InvalidArgumentError('attach takes the QueueHandle returned by Memif.handOff()');
+  if (typeof handle !== 'object' || handle === null) throw bad();
+  let h: QueueHandle;
   try {
-    for (const r of shape.regions) regions.push({ fd: sys(() => binding.dup(r.fd)), size: r.size });
-    const eventfd = sys(() => binding.dup(shape.eventfd));
-    const rx = q instanceof RxQueue;
-    return {
-      kind,
-      role: shape.role,
-      queueId: q.id,
-      regions,
-      ring: { region: q.ring.region.index, offset: q.ring.offset, log2Size: q.ring.log2Size },
-      cacheLineSize: shape.cacheLineSize,
-      bufferSize: q.bufferSize,
-      buffersOffset: shape.buffersOffset,
-      eventfd,
-      resume: rx ? { last: q.last, head: q.head } : { last: (q as TxQueue).index, head: 0 },
-      link,
+    const o = handle as QueueHandle;
+    const ring = o.ring;
+    h = {
+      kind: o.kind,
+      role: o.role,
+      queueId: o.queueId,
+      token: o.token,
+      regions: Array.isArray(o.regions) ? o.regions.map((r) => ({ size: r?.size })) : (undefined as never),
+      ring: { region: ring?.region, offset: ring?.offset, log2Size: ring?.log2Size },
+      cacheLineSize: o.cacheLineSize,
+      bufferSize: o.bufferSize,
+      buffersOffset: o.buffersOffset,
+      resume: { last: o.resume?.last, head: o.resume?.head },
+      link: o.link,
     };
   } catch (err) {
-    for (const r of regions) binding.close(r.fd);
-    throw err;
+    throw new InvalidArgumentError(
+      `attach takes the QueueHandle returned by Memif.handOff(): ${(err as Error)?.message}`,
+    );
   }
+  const u32 = 2 ** 32 - 1;
+  const ok =
+    (h.kind === 'rx' || h.kind === 'tx') &&
+    (h.role === 'master' || h.role === 'slave') &&
+    isInt(h.queueId, 0, 255) &&
+    isInt(h.token, 1, u32) &&
+    Array.isArray(h.regions) &&
+    h.regions.length >= 1 &&
+    h.regions.length <= 256 &&
+    h.regions.every((r) => isInt(r.size, 1, Number.MAX_SAFE_INTEGER)) &&
+    isInt(h.ring.region, 0, 255) &&
+    isInt(h.ring.offset, 0, u32) &&
+    isInt(h.ring.log2Size, 0, 15) &&
+    isInt(h.cacheLineSize, 8, 4096) &&
+    isInt(h.bufferSize, 1, u32) &&
+    isInt(h.buffersOffset, 0, u32) &&
+    isInt(h.resume.last, 0, 0xffff) &&
+    isInt(h.resume.head, 0, 0xffff) &&
+    h.link instanceof SharedArrayBuffer &&
+    h.link.byteLength >= 4;
+  if (!ok) throw bad();
+  return h;
+}
+
+function checkOptions(options: unknown): (queueId: number) => void {
+  if (options === undefined) return () => {};
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError('attach options must be an object');
+  }
+  let onInterrupt: unknown;
+  try {
+    onInterrupt = (options as { onInterrupt?: unknown }).onInterrupt;
+  } catch (err) {
+    throw new InvalidArgumentError(`attach options could not be read: ${(err as Error)?.message}`);
+  }
+  if (onInterrupt === undefined) return () => {};
+  if (typeof onInterrupt !== 'function') throw new InvalidArgumentError('onInterrupt must be a function');
+  return onInterrupt as (queueId: number) => void;
 }

@@ -30,6 +30,7 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { native } from '../../src/native.js';
 import { RxQueue } from '../../src/queue/rx.js';
+import { SharedMemory } from '../../src/shm/memory.js';
 import { Region } from '../../src/shm/region.js';
 import { Ring } from '../../src/shm/ring.js';
 import { firstDifference, fuzz, loadCorpus, pattern } from './harness.js';
@@ -620,6 +621,11 @@ function checkExpect(e: Expect | undefined, q: RxQueue): void {
   if (e.bytes !== undefined) assert.equal(q.bytes, e.bytes, 'corpus: bytes');
 }
 
+/** A queue's memory and regions over `regions` (never unmapped here: the copy API holds nothing). */
+function withMemory(regions: Region[]): { memory: SharedMemory; regions: Region[] } {
+  return { memory: new SharedMemory(regions), regions };
+}
+
 function runS2M(c: S2MCase): void {
   const size = 1 << c.log2;
   const mask = size - 1;
@@ -634,7 +640,7 @@ function runS2M(c: S2MCase): void {
     id: 0,
     role: 'master',
     ring,
-    regions: c.nRegions === 1 ? [r0] : [r0, r1],
+    ...withMemory(c.nRegions === 1 ? [r0] : [r0, r1]),
     bufferSize: B,
     buffersOffset: 0,
     eventfd: -1,
@@ -703,7 +709,7 @@ function runM2S(c: M2SCase): void {
     id: 0,
     role: 'slave',
     ring,
-    regions: [rm],
+    ...withMemory([rm]),
     bufferSize: B,
     buffersOffset: base,
     eventfd: -1,

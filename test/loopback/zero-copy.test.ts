@@ -199,13 +199,18 @@ describe('zero-copy bursts', () => {
       assert.throws(() => r.length(0), /released/);
       assert.throws(() => r.bytes(0), /released/);
 
-      // A burst held across a disconnect: unusable afterwards, release() harmless.
+      // A burst held across a disconnect: its memory stays mapped and writable until it is given
+      // back, which then publishes nothing; afterwards it is unusable.
       const held = slave.txAlloc(0, 2);
       assert.equal(held.count, 2);
       await master.close();
       while (slave.connected) await tick();
+      const at = held.offset(0);
+      held.bytes(held.region(0)).set([1, 2, 3], at);
+      assert.deepEqual([...held.bytes(held.region(0)).subarray(at, at + 3)], [1, 2, 3]);
+      held.setLength(0, 3);
+      assert.equal(held.commit(1), 0, 'nothing is published on a link that went down');
       assert.throws(() => held.offset(0), /committed or aborted/);
-      held.abort();
     } finally {
       await slave.close();
       await master.close();
