@@ -190,3 +190,49 @@ export async function havePython(): Promise<boolean> {
   }
   return pythonOk;
 }
+
+/**
+ * Watches the event loop through an attack: a timer that should fire every 10 ms. `stop()` ends it
+ * and returns the longest gap seen between two firings (a frozen loop shows as a huge gap).
+ */
+export class LoopWatch {
+  /** Longest gap allowed by assertTurning(): generous (a loaded 2-core machine under a sanitizer), far below a freeze. */
+  static readonly MAX_GAP_MS = 2000;
+  readonly #timer: NodeJS.Timeout;
+  #last = performance.now();
+  #maxGap = 0;
+  #ticks = 0;
+
+  constructor() {
+    this.#timer = setInterval(() => {
+      const now = performance.now();
+      this.#maxGap = Math.max(this.#maxGap, now - this.#last);
+      this.#last = now;
+      this.#ticks++;
+    }, 10);
+  }
+
+  /** Stops watching; the longest gap so far, counting the one up to now. */
+  stop(): number {
+    clearInterval(this.#timer);
+    return Math.max(this.#maxGap, performance.now() - this.#last);
+  }
+
+  /**
+   * Lets the timer fire once more, stops watching and asserts that the loop kept turning: no gap
+   * between firings (including this last one) came near a freeze.
+   */
+  async assertTurning(label: string): Promise<void> {
+    const ticks = this.#ticks;
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (this.#ticks > ticks) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 5);
+    });
+    const gap = this.stop();
+    assert.ok(gap < LoopWatch.MAX_GAP_MS, `the event loop stalled for ${gap.toFixed(0)} ms during: ${label}`);
+  }
+}

@@ -1,7 +1,8 @@
 // The stage for attacks on our master: one socket with a bystander pair (master id 1 + slave id 1)
 // and, per attack, a fresh victim master (its own id) and any number of hostile ScriptedSlaves.
 // After each attack it checks what every attack must leave intact: no fd or mapping of the bad
-// connections left, few log lines, and the bystander still passing traffic.
+// connections left, few log lines, the event loop kept turning, and the bystander still passing
+// traffic.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MsgType } from '../../src/constants.js';
@@ -14,6 +15,7 @@ import {
   type CountingLogger,
   countingLogger,
   drainOnInterrupt,
+  LoopWatch,
   Reports,
   until,
 } from './hostile.js';
@@ -91,6 +93,7 @@ export class MasterArena {
     const slaves: ScriptedSlave[] = [];
     const before = snapshot();
     const mark = this.logger.loud();
+    const loop = new LoopWatch();
     try {
       await body({
         victim,
@@ -114,6 +117,7 @@ export class MasterArena {
         await settle();
         await sleep(1);
       }
+      await loop.assertTurning(label);
       await assertReleased(before, label);
       assertQuietLog(
         this.logger,
@@ -123,6 +127,7 @@ export class MasterArena {
       );
       await this.bystander?.check(label);
     } finally {
+      loop.stop();
       for (const s of slaves) {
         s.close();
         this.#live.delete(s);

@@ -29,6 +29,8 @@ export interface ScriptedOptions {
    * It must be at least the layout's region size; the slave maps it and owns it from then on.
    */
   regionFd?: number;
+  /** Interrupt fds to send instead of fresh eventfds (the slave owns and closes them from then on). */
+  eventfds?: { S2M?: number; M2S?: number };
 }
 
 /** What a non-blocking send did. */
@@ -184,7 +186,9 @@ export class ScriptedSlave {
     this.send(this.regionMessage(), region.fd);
     await this.expect(MsgType.ACK);
     for (const type of ['S2M', 'M2S'] as const) {
-      this.send(this.ringMessage(type), this.newEventfd());
+      const given = o.eventfds?.[type];
+      if (given !== undefined) this.eventfds.push(given);
+      this.send(this.ringMessage(type), given ?? this.newEventfd());
       await this.expect(MsgType.ACK);
     }
     this.send(encodeConnect('scripted0'));

@@ -1,0 +1,267 @@
+// Interrupt fds as a weapon. A master receives each ring's interrupt fd from the slave (ADD_RING),
+// and both sides always share the open file description of every eventfd, so a hostile peer can
+// (1) send something that is not an eventfd at all, or (2) play with the eventfd we share: clear
+// O_NONBLOCK, saturate its counter (2^64 − 2), keep re-saturating it, or read its count away.
+// None of it may crash us, freeze the event loop, or touch other interfaces: (1) is refused at
+// ADD_RING; under (2) reads never block, a blocked write is released within a few ticks of the
+// native watchdog and the peer is disconnected. Every case also passes the arena's checks (loop
+// kept turning, bystander traffic, fds and mappings back, few log lines).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { MsgType } from '../../src/constants.js';
+import { Memif, MemifError } from '../../src/index.js';
+import { native } from '../../src/native.js';
+import { MAX_REGION_SIZE } from '../../src/shm/region.js';
+import { encodeAddRegion } from '../../src/wire/messages.js';
+import { type FdKind, FdToy } from '../helpers/fd-toy.js';
+import {
+  assertReleased,
+  Bystander,
+  countingLogger,
+  drainOnInterrupt,
+  havePython,
+  LoopWatch,
+  packet,
+  Reports,
+  until,
+} from '../helpers/hostile.js';
+import { HostileMaster } from '../helpers/hostile-master.js';
+import { type Attack, bound, MasterArena, refused, withRegion } from '../helpers/master-arena.js';
+import { snapshot } from '../helpers/resources.js';
+import type { ScriptedSlave } from '../helpers/scripted-slave.js';
+import { type TempDir, tempDir } from '../helpers/tmp.js';
+
+const T = { timeout: 20_000 };
+
+/** The link went down over the interrupt fd: a disconnect with MFMSG and a reason naming it. */
+async function droppedOver(reports: Reports, reason: RegExp): Promise<void> {
+  const o = await reports.first();
+  assert.ok(o.error instanceof MemifError, 'a typed error');
+  assert.equal(o.kind, 'disconnect');
+  assert.equal(o.error.errorName, 'MEMIF_ERR_MFMSG');
+  assert.match(o.reason, reason);
+}
+
+describe('hostile slave vs our master: interrupt fds', () => {
+  const arena = new MasterArena();
+  let python = false;
+  before(async () => {
+    python = await havePython();
+    await arena.start();
+  });
+  after(() => arena.stop());
+
+  describe('an ADD_RING fd that is not a counter-mode eventfd is refused', () => {
+    const kinds: FdKind[] = [
+      'pipe-write-orphan',
+      'pipe-read-hungup',
+      'pipe-full',
+      'socket-listening',
+      'socket-hungup',
+      'eventfd-semaphore',
+      'dev-null',
+    ];
+    for (const kind of kinds) {
+      test(kind, T, async (t) => {
+        if (!python) return t.skip('python3 is not available');
+        const { toy, fd } = await FdToy.make(kind);
+        try {
+          await arena.attack(`ADD_RING ${kind}`, {}, async (a) => {
+            const s = a.slave();
+            await withRegion(a, s);
+            s.eventfds.push(fd); // the slave closes it with the rest
+            s.send(s.ringMessage('S2M'), fd);
+            await refused(a, s, 'MEMIF_ERR_NO_INTFD', kind === 'eventfd-semaphore' ? /semaphore/ : /not an eventfd/);
+          });
+        } finally {
+          await toy.stop();
+        }
+      });
+    }
+
+    test('a memfd (a region fd) as an interrupt fd', T, () =>
+      arena.attack('ADD_RING memfd', {}, async (a) => {
+        const s = a.slave();
+        await withRegion(a, s);
+        s.send(s.ringMessage('S2M'), s.region?.fd);
+        await refused(a, s, 'MEMIF_ERR_NO_INTFD', /not an eventfd \(\/memfd:/);
+      }),
+    );
+  });
+
+  describe('the peer plays with the eventfds we share', () => {
+    /**
+     * Runs `body` on a connected hostile slave whose `type` ring eventfd is also held by a toy
+     * (python). The toy lives outside the attack, so its own pipes are not counted as ours.
+     */
+    async function withToy(
+      t: { skip(msg: string): void },
+      label: string,
+      type: 'S2M' | 'M2S',
+      body: (a: Attack, s: ScriptedSlave, toy: FdToy) => Promise<void>,
+    ): Promise<void> {
+      if (!python) return t.skip('python3 is not available');
+      const { toy, fd } = await FdToy.make('eventfd');
+      let handed = false;
+      try {
+        await arena.attack(label, {}, async (a) => {
+          const s = a.slave();
+          handed = true; // from here the slave owns fd
+          await s.handshake({ id: a.id, log2RingSize: 4, eventfds: { [type]: fd } });
+          await a.victim.waitForConnect({ timeoutMs: 5000 });
+          await body(a, s, toy);
+          await toy.play('stop-loop');
+        });
+      } finally {
+        if (!handed) native().close(fd);
+        await toy.stop();
+      }
+    }
+
+    for (const play of ['saturate', 'saturate-loop'] as const) {
+      test(`our master's M2S interrupt write: the slave made it blocking and ${play}s it`, T, (t) =>
+        withToy(t, `M2S eventfd ${play}`, 'M2S', async (a, s, toy) => {
+          s.offerGoodM2S(8);
+          await toy.play('block');
+          await toy.play(play);
+          const sent = packet('into a saturated doorbell', 200);
+          const loop = new LoopWatch();
+          // The write behind this burst would block for ever; the watchdog releases it.
+          assert.equal(a.victim.txBurst(0, [sent]), 1, 'the packet itself was queued');
+          await loop.assertTurning(`txBurst against a ${play} eventfd`);
+          await droppedOver(a.reports, /blocked our interrupt write/);
+          assert.deepEqual(s.readM2S(), [sent], 'what was published arrived intact');
+        }),
+      );
+    }
+
+    test('our master drains an S2M eventfd that the slave made blocking and keeps reading', T, (t) =>
+      withToy(t, 'S2M eventfd blocking + stolen counts', 'S2M', async (a, s, toy) => {
+        await toy.play('block');
+        await toy.play('steal-loop');
+        // Interrupts may be stolen: the packets still arrive (read on every wake-up the master
+        // does get, and by polling here), and nothing blocks.
+        const sent = Array.from({ length: 40 }, (_, i) => packet(`stolen ${i}`, 64 + i));
+        for (let i = 0; i < sent.length; i += 8) {
+          // At most 8 in flight on a ring of 16 (this slave does not look at the tail).
+          s.sendS2M(sent.slice(i, i + 8));
+          await until(() => {
+            if (a.victim.connected) a.received.push(...a.victim.rxBurst(0));
+            return a.received.length >= i + 8 || !a.victim.connected;
+          });
+        }
+        assert.deepEqual(a.reports.all, [], 'no error or disconnect');
+        assert.deepEqual(a.received, sent);
+        assert.equal(a.victim.connected, true, 'a peer that only hurts its own interrupts keeps its link');
+      }),
+    );
+
+    test('our master drains an S2M eventfd that the slave saturated', T, (t) =>
+      withToy(t, 'S2M eventfd saturated', 'S2M', async (a, s, toy) => {
+        await toy.play('saturate');
+        const sent = [packet('after saturation', 300)];
+        s.sendS2M(sent); // its own kick is the one that would overflow: EAGAIN for the slave, not us
+        await until(() => a.received.length > 0 || !a.victim.connected);
+        assert.deepEqual(a.received, sent);
+        assert.equal(a.victim.connected, true);
+      }),
+    );
+  });
+
+  describe('regions the runtime cannot map', () => {
+    test(`a region of ${MAX_REGION_SIZE} + 4096 bytes is refused before mapping`, T, () =>
+      arena.attack('region over the runtime limit', {}, async (a) => {
+        const s = a.slave();
+        await bound(a, s);
+        const b = native();
+        const size = MAX_REGION_SIZE + 4096;
+        const fd = b.memfdCreate('huge', size); // sparse: costs no memory
+        try {
+          s.send(encodeAddRegion({ index: 0, size: BigInt(size) }), fd);
+        } finally {
+          b.close(fd);
+        }
+        await refused(a, s, 'MEMIF_ERR_MFMSG', /invalid region size/);
+      }),
+    );
+
+    test('the addon itself refuses such a mapping without a double free or a leak', T, async () => {
+      const b = native();
+      const before = snapshot();
+      const size = MAX_REGION_SIZE + 4096;
+      const fd = b.memfdCreate('huge', size);
+      try {
+        for (let i = 0; i < 20; i++) assert.throws(() => b.map(fd, size));
+      } finally {
+        b.close(fd);
+      }
+      await assertReleased(before, 'refused mappings');
+      // The addon still maps what it can.
+      const fd2 = b.memfdCreate('small', 4096);
+      const ab = b.map(fd2, 4096);
+      new Uint8Array(ab).fill(7);
+      assert.equal(b.unmap(ab), true);
+      b.close(fd2);
+      await assertReleased(before, 'a mapping after the refused ones');
+    });
+  });
+});
+
+describe('hostile master vs our slave: the eventfds it shares', () => {
+  let tmp: TempDir;
+  const logger = countingLogger();
+  let bystander: Bystander;
+  let python = false;
+  before(async () => {
+    python = await havePython();
+    tmp = tempDir('memif-hostile-efd-');
+    bystander = await Bystander.start(tmp.socket('bystander.sock'), logger);
+  });
+  after(async () => {
+    await bystander.close();
+    tmp.remove();
+  });
+
+  for (const play of ['saturate', 'saturate-loop'] as const) {
+    test(`our slave's S2M interrupt write: the master made it blocking and ${play}s it`, T, async (t) => {
+      if (!python) return t.skip('python3 is not available');
+      const socketPath = tmp.socket(`efd-${play}.sock`);
+      const hm = new HostileMaster(socketPath);
+      const before = snapshot();
+      const slave = await Memif.create({
+        role: 'slave',
+        socketPath,
+        logger,
+        log2RingSize: 4,
+        reconnectIntervalMs: 60_000,
+      });
+      const reports = new Reports(slave);
+      drainOnInterrupt(slave);
+      let toy: FdToy | undefined;
+      try {
+        const conn = await hm.accept();
+        await conn.handshake();
+        await slave.waitForConnect({ timeoutMs: 5000 });
+        toy = await FdToy.on(conn.ring('S2M').eventfd);
+        await toy.play('block');
+        await toy.play(play);
+        const sent = packet('slave into a saturated doorbell', 150);
+        const loop = new LoopWatch();
+        assert.equal(slave.txBurst(0, [sent]), 1);
+        await loop.assertTurning(`slave txBurst against a ${play} eventfd`);
+        await droppedOver(reports, /blocked our interrupt write/);
+        assert.deepEqual(conn.readS2M(), [sent], 'what was published arrived intact');
+        const r = await conn.next();
+        assert.equal(r?.msg?.type, MsgType.DISCONNECT, 'the master was told why');
+        await toy.play('stop-loop');
+      } finally {
+        await toy?.stop();
+        await slave.close();
+        hm.close();
+      }
+      await assertReleased(before, `slave S2M ${play}`);
+      assert.ok(logger.loud() < 10, 'few log lines');
+      await bystander.check(`slave S2M ${play}`);
+    });
+  }
+});
