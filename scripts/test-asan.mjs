@@ -4,7 +4,8 @@
 //   1. builds build-asan/ (scripts/build-native-asan.mjs) unless MEMIF_ASAN_NO_BUILD=1;
 //   2. self-check: deliberate use-after-free, double free, heap overflow, use-after-unmap and signed
 //      overflow, each in a child node under the same environment as the tests, must each kill that
-//      child with a sanitizer report naming the error; and node must load the ASan addon through
+//      child with a sanitizer report naming the error; a double free in a grandchild whose output is
+//      discarded must leave its report in the logs; and node must load the ASan addon through
 //      MEMIF_NATIVE_ADDON. Otherwise the run would prove nothing, so it fails;
 //   3. each suite in one `node --test` with gcc's libasan preloaded into node and MEMIF_NATIVE_ADDON
 //      pointing at the ASan addon. Every process the tests start inherits that environment, and every
@@ -139,6 +140,20 @@ for (const [fn, expected] of selfChecks) {
     })`,
   );
   if (!ok) process.stderr.write(`${text}${r.stderr}`);
+}
+{
+  // A report in a grandchild whose output is thrown away and whose death nobody checks (as a test's
+  // child peer may be) must still be found: it is in the log files.
+  const logDir = join(logRoot, 'self-check-grandchild');
+  const grandchild = `require(${JSON.stringify(asanSelftest)}).doubleFree()`;
+  const code = `require('node:child_process').spawnSync(process.execPath, ['-e', ${JSON.stringify(grandchild)}], { stdio: 'ignore' });`;
+  const r = spawnSync(process.execPath, ['-e', code], { env: sanitizedEnv(logDir), encoding: 'utf8' });
+  const found = reports(logDir).some(([, t]) => /ERROR: AddressSanitizer: attempting double-free/.test(t));
+  const ok = r.status === 0 && found;
+  if (!ok) selfCheckFailed = true;
+  say(
+    `self-check silent grandchild: ${ok ? 'ok' : 'FAILED'} (child exit ${r.status}, report ${found ? 'found' : 'missing'})`,
+  );
 }
 {
   // The loader override: out/src/native.js must map the ASan addon, not build/Release's.
