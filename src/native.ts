@@ -70,6 +70,18 @@ function load(): NativeBinding {
     );
   }
   const require = createRequire(import.meta.url);
+  // For tests only: MEMIF_NATIVE_ADDON=<absolute path of a memif_native.node> loads that build
+  // instead, e.g. the AddressSanitizer build of scripts/test-asan.mjs (docs/testing.md).
+  const override = process.env.MEMIF_NATIVE_ADDON;
+  if (override) {
+    if (!override.startsWith('/') || !existsSync(override)) {
+      throw new MemifError(
+        'MEMIF_ERR_NOT_INIT',
+        `MEMIF_NATIVE_ADDON must be the absolute path of a built memif_native.node; there is none at ${JSON.stringify(override)}`,
+      );
+    }
+    return require(override) as NativeBinding;
+  }
   // dist/native.js and out/src/native.js both find the addon built at the package root.
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++) {
