@@ -6,15 +6,7 @@ import { PeerRefusedError, ProtocolError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { native, sys } from '../native.js';
 import type { ResolvedOptions } from '../options.js';
-import {
-  DESC16_FLAGS,
-  DESC16_REGION,
-  DESC16_STRIDE,
-  DESC32_LENGTH,
-  DESC32_METADATA,
-  DESC32_OFFSET,
-  DESC32_STRIDE,
-} from '../shm/descriptor.js';
+import { Desc16, Desc32 } from '../shm/descriptor.js';
 import { bufferOffset, computeLayout, type Layout, ringOffset } from '../shm/layout.js';
 import { Region } from '../shm/region.js';
 import { Ring } from '../shm/ring.js';
@@ -179,12 +171,12 @@ export class SlaveConnection extends Connection {
 /** Initial descriptors as §7.5 lays them out: our buffer for each slot, full capacity, no flags. */
 function prefill(ring: Ring, layout: Layout, type: RingType, index: number): void {
   for (let slot = 0; slot < ring.size; slot++) {
-    const d16 = ring.desc16 + slot * DESC16_STRIDE;
-    const d32 = ring.desc32 + slot * DESC32_STRIDE;
-    ring.u16[d16 + DESC16_FLAGS] = 0;
-    ring.u16[d16 + DESC16_REGION] = 0;
-    ring.u32[d32 + DESC32_LENGTH] = layout.bufferSize;
-    ring.u32[d32 + DESC32_OFFSET] = bufferOffset(layout, type, index, slot);
-    ring.u32[d32 + DESC32_METADATA] = 0;
+    const d16 = ring.desc16 + slot * Desc16.STRIDE;
+    const d32 = ring.desc32 + slot * Desc32.STRIDE;
+    ring.u16[d16 + Desc16.FLAGS] = 0;
+    ring.u16[d16 + Desc16.REGION] = 0;
+    ring.u32[d32 + Desc32.LENGTH] = layout.bufferSize;
+    ring.u32[d32 + Desc32.OFFSET] = bufferOffset(layout, type, index, slot);
+    ring.u32[d32 + Desc32.METADATA] = 0;
   }
 }

@@ -22,9 +22,9 @@ export class Ring {
   readonly flagsIndex = 2;
   readonly headIndex = 3;
   readonly tailIndex: number;
-  /** Index in `u16` of desc[0]; desc[k] starts DESC16_STRIDE entries further per k (fields: descriptor.ts). */
+  /** Index in `u16` of desc[0]; desc[k] starts Desc16.STRIDE entries further per k (fields: descriptor.ts). */
   readonly desc16: number;
-  /** Index in `u32` of desc[0]; desc[k] starts DESC32_STRIDE entries further per k (fields: descriptor.ts). */
+  /** Index in `u32` of desc[0]; desc[k] starts Desc32.STRIDE entries further per k (fields: descriptor.ts). */
   readonly desc32: number;
 
   /**
