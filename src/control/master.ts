@@ -16,6 +16,7 @@ import {
 import type { Logger } from '../log.js';
 import type { NativeBinding } from '../native.js';
 import type { ResolvedOptions } from '../options.js';
+import { fitsInRegion } from '../shm/descriptor.js';
 import { MAX_REGION_SIZE, Region } from '../shm/region.js';
 import { Ring } from '../shm/ring.js';
 import {
@@ -214,7 +215,7 @@ export class MasterConnection extends Connection {
     const region = res.regions[msg.region];
     const cl = ep.options.cacheLineSize;
     const bytes = 2 * cl + DESC_SIZE * (1 << msg.log2RingSize);
-    if (msg.offset % 4 !== 0 || msg.offset + bytes > region.size) {
+    if (msg.offset % 4 !== 0 || !fitsInRegion(region, msg.offset, bytes)) {
       refuse('MEMIF_ERR_MFMSG', `ring at offset ${msg.offset} does not fit in region ${msg.region}`);
     }
     const ring = new Ring(region, msg.offset, msg.log2RingSize, cl);

@@ -1,11 +1,12 @@
 // Slave side of one connection (§6.3): waits for HELLO, negotiates, creates the region, rings and
 // eventfds, sends INIT / ADD_REGION / ADD_RING… / CONNECT lock-step (one per ACK), and comes up
 // on CONNECTED. The memory is fresh for every connection and released with it.
-import { DESC_SIZE, InterfaceMode, MEMIF_VERSION, MsgType, type RingType } from '../constants.js';
+import { InterfaceMode, MEMIF_VERSION, MsgType, type RingType } from '../constants.js';
 import { PeerRefusedError, ProtocolError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { native, sys } from '../native.js';
 import type { ResolvedOptions } from '../options.js';
+import { Desc16, Desc32 } from '../shm/descriptor.js';
 import { bufferOffset, computeLayout, type Layout, ringOffset } from '../shm/layout.js';
 import { Region } from '../shm/region.js';
 import { Ring } from '../shm/ring.js';
@@ -171,12 +172,12 @@ export class SlaveConnection extends Connection {
 /** Initial descriptors as §7.5 lays them out: our buffer for each slot, full capacity, no flags. */
 function prefill(ring: Ring, layout: Layout, type: RingType, index: number): void {
   for (let slot = 0; slot < ring.size; slot++) {
-    const d16 = ring.desc16 + slot * (DESC_SIZE / 2);
-    const d32 = ring.desc32 + slot * (DESC_SIZE / 4);
-    ring.u16[d16] = 0;
-    ring.u16[d16 + 1] = 0;
-    ring.u32[d32 + 1] = layout.bufferSize;
-    ring.u32[d32 + 2] = bufferOffset(layout, type, index, slot);
-    ring.u32[d32 + 3] = 0;
+    const d16 = ring.desc16 + slot * Desc16.STRIDE;
+    const d32 = ring.desc32 + slot * Desc32.STRIDE;
+    ring.u16[d16 + Desc16.FLAGS] = 0;
+    ring.u16[d16 + Desc16.REGION] = 0;
+    ring.u32[d32 + Desc32.LENGTH] = layout.bufferSize;
+    ring.u32[d32 + Desc32.OFFSET] = bufferOffset(layout, type, index, slot);
+    ring.u32[d32 + Desc32.METADATA] = 0;
   }
 }

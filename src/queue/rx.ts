@@ -5,6 +5,7 @@
 import { DESC_FLAG_NEXT, RING_FLAG_MASK_INT } from '../constants.js';
 import { StateError } from '../errors.js';
 import type { NativePoller } from '../native.js';
+import { Desc16, Desc32, inRegions } from '../shm/descriptor.js';
 import type { Ring } from '../shm/ring.js';
 import type { QueueInit } from './queue-init.js';
 import { RxBurst } from './rx-burst.js';
@@ -157,16 +158,16 @@ export class RxQueue {
           break packet;
         }
         const slot = (cur + n) & mask;
-        const d16 = desc16 + slot * 8;
-        const d32 = desc32 + slot * 4;
-        const flags = u16[d16];
-        const length = u32[d32 + 1];
+        const d16 = desc16 + slot * Desc16.STRIDE;
+        const d32 = desc32 + slot * Desc32.STRIDE;
+        const flags = u16[d16 + Desc16.FLAGS];
+        const length = u32[d32 + Desc32.LENGTH];
         let region = 0;
         let offset: number;
         if (master) {
-          region = u16[d16 + 1];
-          offset = u32[d32 + 2];
-          if (region >= regions.length || offset + length > regions[region].size) {
+          region = u16[d16 + Desc16.REGION];
+          offset = u32[d32 + Desc32.OFFSET];
+          if (!inRegions(regions, region, offset, length)) {
             this.#setFault(
               `descriptor outside the shared memory: S2M ring ${this.id} slot ${slot}, region ${region}, offset ${offset}, length ${length}`,
             );
@@ -218,7 +219,7 @@ export class RxQueue {
     if (this.#closed) return;
     const ring = this.ring;
     const u16 = ring.u16;
-    for (let k = 0; k < this.#nextCount; k++) u16[ring.desc16 + this.#nextSlots[k] * 8] = 0;
+    for (let k = 0; k < this.#nextCount; k++) u16[ring.desc16 + this.#nextSlots[k] * Desc16.STRIDE + Desc16.FLAGS] = 0;
     this.#nextCount = 0;
     this.#last = this.#pendingLast;
     this.packets += this.#rxBurst.count;
@@ -245,13 +246,13 @@ export class RxQueue {
     if (n === 0) return;
     for (let i = 0; i < n; i++) {
       const slot = head & mask;
-      const d16 = ring.desc16 + slot * 8;
-      const d32 = ring.desc32 + slot * 4;
-      u16[d16] = 0;
-      u16[d16 + 1] = 0;
-      u32[d32 + 1] = B;
-      u32[d32 + 2] = base + slot * B;
-      u32[d32 + 3] = 0;
+      const d16 = ring.desc16 + slot * Desc16.STRIDE;
+      const d32 = ring.desc32 + slot * Desc32.STRIDE;
+      u16[d16 + Desc16.FLAGS] = 0;
+      u16[d16 + Desc16.REGION] = 0;
+      u32[d32 + Desc32.LENGTH] = B;
+      u32[d32 + Desc32.OFFSET] = base + slot * B;
+      u32[d32 + Desc32.METADATA] = 0;
       head = (head + 1) & 0xffff;
     }
     // Release: the descriptors are written before the master sees them offered.

@@ -5,6 +5,7 @@
 import { constants } from 'node:os';
 import { DESC_FLAG_NEXT, RING_FLAG_MASK_INT } from '../constants.js';
 import { InvalidArgumentError, StateError } from '../errors.js';
+import { Desc16, Desc32, inRegions } from '../shm/descriptor.js';
 import type { Ring } from '../shm/ring.js';
 import type { QueueInit } from './queue-init.js';
 import { TxBurst } from './tx-burst.js';
@@ -88,10 +89,11 @@ export class TxQueue {
       // Each offered buffer is read and checked once; the caller writes only where we said.
       for (; n < want; n++) {
         const slot = (this.#index + n) & mask;
-        const region = u16[ring.desc16 + slot * 8 + 1];
-        const room = u32[ring.desc32 + slot * 4 + 1];
-        const offset = u32[ring.desc32 + slot * 4 + 2];
-        if (region >= regions.length || room === 0 || offset + room > regions[region].size) {
+        const region = u16[ring.desc16 + slot * Desc16.STRIDE + Desc16.REGION];
+        const room = u32[ring.desc32 + slot * Desc32.STRIDE + Desc32.LENGTH];
+        const offset = u32[ring.desc32 + slot * Desc32.STRIDE + Desc32.OFFSET];
+        // An offered buffer must also hold at least one byte.
+        if (room === 0 || !inRegions(regions, region, offset, room)) {
           this.#setFault(
             `descriptor outside the shared memory: M2S ring ${this.id} slot ${slot}, region ${region}, offset ${offset}, length ${room}`,
           );
@@ -120,16 +122,16 @@ export class TxQueue {
     let bytes = 0;
     for (let k = 0; k < n; k++) {
       const slot = index & mask;
-      const d16 = ring.desc16 + slot * 8;
-      const d32 = ring.desc32 + slot * 4;
+      const d16 = ring.desc16 + slot * Desc16.STRIDE;
+      const d32 = ring.desc32 + slot * Desc32.STRIDE;
       const more = b.bufMore[k];
-      u16[d16] = more ? DESC_FLAG_NEXT : 0;
-      u32[d32 + 1] = b.bufLength[k];
+      u16[d16 + Desc16.FLAGS] = more ? DESC_FLAG_NEXT : 0;
+      u32[d32 + Desc32.LENGTH] = b.bufLength[k];
       if (slave) {
         // The slot's own buffer, as alloc granted it (never what the caller may have written).
-        u16[d16 + 1] = 0;
-        u32[d32 + 2] = base + slot * B;
-        u32[d32 + 3] = 0;
+        u16[d16 + Desc16.REGION] = 0;
+        u32[d32 + Desc32.OFFSET] = base + slot * B;
+        u32[d32 + Desc32.METADATA] = 0;
       }
       if (!more) packets++;
       bytes += b.bufLength[k];
@@ -213,13 +215,13 @@ export class TxQueue {
         const at = base + slot * B;
         const frag = Math.min(len - done, B);
         if (!whole) data.set(p.subarray(done, done + frag), at);
-        const d16 = desc16 + slot * 8;
-        const d32 = desc32 + slot * 4;
-        u16[d16] = k + 1 < need ? DESC_FLAG_NEXT : 0;
-        u16[d16 + 1] = 0;
-        u32[d32 + 1] = frag;
-        u32[d32 + 2] = at;
-        u32[d32 + 3] = 0;
+        const d16 = desc16 + slot * Desc16.STRIDE;
+        const d32 = desc32 + slot * Desc32.STRIDE;
+        u16[d16 + Desc16.FLAGS] = k + 1 < need ? DESC_FLAG_NEXT : 0;
+        u16[d16 + Desc16.REGION] = 0;
+        u32[d32 + Desc32.LENGTH] = frag;
+        u32[d32 + Desc32.OFFSET] = at;
+        u32[d32 + Desc32.METADATA] = 0;
         done += frag;
         head = (head + 1) & 0xffff;
       }
@@ -274,10 +276,11 @@ export class TxQueue {
         }
         if (need >= free) break packet;
         const slot = (tail + need) & mask;
-        const region = u16[desc16 + slot * 8 + 1];
-        const room = u32[desc32 + slot * 4 + 1];
-        const offset = u32[desc32 + slot * 4 + 2];
-        if (region >= regions.length || room === 0 || offset + room > regions[region].size) {
+        const region = u16[desc16 + slot * Desc16.STRIDE + Desc16.REGION];
+        const room = u32[desc32 + slot * Desc32.STRIDE + Desc32.LENGTH];
+        const offset = u32[desc32 + slot * Desc32.STRIDE + Desc32.OFFSET];
+        // An offered buffer must also hold at least one byte.
+        if (room === 0 || !inRegions(regions, region, offset, room)) {
           this.#setFault(
             `descriptor outside the shared memory: M2S ring ${this.id} slot ${slot}, region ${region}, offset ${offset}, length ${room}`,
           );
@@ -296,8 +299,8 @@ export class TxQueue {
         const room = fragCapacity[k];
         const frag = Math.min(len - done, room);
         regions[fragRegion[k]].bytes.set(frag === len ? p : p.subarray(done, done + frag), fragOffset[k]);
-        u16[desc16 + slot * 8] = k + 1 < need ? DESC_FLAG_NEXT : 0;
-        u32[desc32 + slot * 4 + 1] = frag;
+        u16[desc16 + slot * Desc16.STRIDE + Desc16.FLAGS] = k + 1 < need ? DESC_FLAG_NEXT : 0;
+        u32[desc32 + slot * Desc32.STRIDE + Desc32.LENGTH] = frag;
         done += frag;
         tail = (tail + 1) & 0xffff;
       }

@@ -4,7 +4,7 @@
 //
 //   offset 0      cookie u32 | flags u16 | head u16 | ...padding to CL
 //   offset CL     tail u16   | ...padding to 2*CL
-//   offset 2*CL   desc[0] … desc[N-1], 16 bytes each:
+//   offset 2*CL   desc[0] … desc[N-1], 16 bytes each (fields and bounds check: descriptor.ts):
 //                 flags u16 | region u16 | length u32 | offset u32 | metadata u32
 //
 // head is written by the slave only, tail by the master only, flags by the ring's consumer.
@@ -22,9 +22,9 @@ export class Ring {
   readonly flagsIndex = 2;
   readonly headIndex = 3;
   readonly tailIndex: number;
-  /** Index in `u16` of desc[0].flags; desc[k] is 8 entries further per k (region is +1). */
+  /** Index in `u16` of desc[0]; desc[k] starts Desc16.STRIDE entries further per k (fields: descriptor.ts). */
   readonly desc16: number;
-  /** Index in `u32` of desc[0]; desc[k] is 4 entries further per k (length +1, offset +2, metadata +3). */
+  /** Index in `u32` of desc[0]; desc[k] starts Desc32.STRIDE entries further per k (fields: descriptor.ts). */
   readonly desc32: number;
 
   /**
