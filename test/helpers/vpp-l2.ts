@@ -4,7 +4,7 @@
 // source MAC varies with the sequence number, so VPP's tx hash (hash-eth-l34) spreads the frames
 // over every tx queue placed on its thread.
 import assert from 'node:assert/strict';
-import { Memif } from '../../src/index.js';
+import { Memif, type MemifError } from '../../src/index.js';
 import { frame } from './interop.js';
 import { VPP_WAIT_MS, type Vpp } from './vpp.js';
 
@@ -214,6 +214,8 @@ export interface L2Pair {
   socketId: number;
   /** Our socketPath. */
   path: string;
+  /** The first 'error' event of `m` since it was created (recorded from the start: a refusal can come at once). */
+  firstError(m: Memif, ms?: number): Promise<MemifError>;
   close(): Promise<void>;
 }
 
@@ -236,6 +238,16 @@ export async function openL2Pair(vpp: Vpp, c: PairCase, connect = true): Promise
   const buffer = c.buffer ?? 2048;
   const ours = c.vpp === 'master' ? 'slave' : 'master';
   const opened: Memif[] = [];
+  const errors = new Map<Memif, MemifError[]>();
+  const firstError = async (m: Memif, ms = VPP_WAIT_MS) => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const e = errors.get(m)?.[0];
+      if (e) return e;
+      if (Date.now() > deadline) throw new Error(`no error event within ${ms} ms`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
   const vppA = `memif${id}/0`;
   const vppB = `memif${id}/1`;
   const close = async () => {
@@ -261,6 +273,8 @@ export async function openL2Pair(vpp: Vpp, c: PairCase, connect = true): Promise
         ...(c.rxMode ? { rxMode: c.rxMode } : {}),
       });
       opened.push(m);
+      errors.set(m, []);
+      m.on('error', (e: MemifError) => errors.get(m)?.push(e));
       return m;
     };
     let a: Memif | undefined;
@@ -293,7 +307,7 @@ export async function openL2Pair(vpp: Vpp, c: PairCase, connect = true): Promise
       a = await open(0);
       b = await open(1);
     }
-    const pair = { a: a as Memif, b: b as Memif, vppA, vppB, socketId: id, path, close };
+    const pair = { a: a as Memif, b: b as Memif, vppA, vppB, socketId: id, path, close, firstError };
     if (connect) {
       for (const m of [pair.a, pair.b]) await m.waitForConnect({ timeoutMs: VPP_WAIT_MS });
       for (const n of [vppA, vppB]) await vppConnected(vpp, n);
