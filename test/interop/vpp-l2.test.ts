@@ -31,12 +31,14 @@ const cases: PairCase[] = [
   { vpp: 'slave', ring: 12, buffer: 9216 },
   { vpp: 'slave', ring: 11, buffer: 9216, noZeroCopy: true },
   { vpp: 'master', ring: 9, buffer: 2048, rxQueues: 2, txQueues: 2, abstract: true },
+  // A VPP master configured otherwise takes the slave's queue counts and ring size.
+  { vpp: 'master', ring: 11, rxQueues: 2, txQueues: 4, vppExtra: 'rx-queues 1 tx-queues 1 ring-size 256' },
 ];
 
 function title(c: PairCase): string {
   const vpp =
     c.vpp === 'master' ? 'VPP master ↔ our slave' : `our master ↔ VPP slave${c.noZeroCopy ? ' (no-zero-copy)' : ''}`;
-  return `${vpp}, ${c.abstract ? 'abstract' : 'filesystem'} socket, queues rx ${c.rxQueues ?? 1} tx ${c.txQueues ?? 1}, ring 2^${c.ring ?? 10}, buffers ${c.buffer ?? 2048}`;
+  return `${vpp}, ${c.abstract ? 'abstract' : 'filesystem'} socket, queues rx ${c.rxQueues ?? 1} tx ${c.txQueues ?? 1}, ring 2^${c.ring ?? 10}, buffers ${c.buffer ?? 2048}${c.vppExtra ? ` (VPP: ${c.vppExtra})` : ''}`;
 }
 
 const sum = (xs: { packets: number; bytes: number }[]) =>
@@ -126,4 +128,22 @@ describe('interop with FD.io VPP: frames through an L2 cross-connect', { skip: v
       }
     });
   }
+  test('our master refuses a VPP slave that asks for more queues than it has; VPP keeps running', {
+    timeout: 60_000,
+  }, async () => {
+    let pair: L2Pair | undefined;
+    try {
+      // VPP's rx-queues are the rings we transmit on: 4 asked, our master has 2.
+      pair = await openL2Pair(vpp, { vpp: 'slave', rxQueues: 2, txQueues: 2, vppExtra: 'rx-queues 4' }, false);
+      const err = await pair.firstError(pair.a);
+      assert.equal(err.errorName, 'MEMIF_ERR_MAXRING');
+      assert.equal(pair.a.connected, false);
+      assert.ok(vpp.running);
+      assert.doesNotMatch(await vpp.cli(`show memif ${pair.vppA}`), /flags [^\n]*\bconnected\b/);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${await vpp.diagnostics()}`, { cause: err });
+    } finally {
+      await pair?.close();
+    }
+  });
 });
