@@ -3,8 +3,9 @@
 // into a cache folder outside the repo (VPP_CACHE, default /var/cache/memif-ts/vpp); a finished build
 // is reused. Each test file starts its own VPP with a temporary folder (CLI socket, log, stats and
 // API sockets) and its own API segment prefix, waits for its CLI, drives it with vppctl, keeps its
-// log and the commands it ran (with their output) for failure messages, and stops it by pid. Every
-// VPP still running when this process exits is killed (SIGKILL) and its files removed.
+// log and the commands it ran (with their output) for failure messages, and stops it by pid (its
+// process group: VPP runs under `timeout`, so it dies at its time limit even if we are killed).
+// Every VPP still running when this process exits is killed (SIGKILL) and its files removed.
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -98,7 +99,7 @@ let counter = 0;
 const live = new Set<Vpp>();
 process.on('exit', () => {
   for (const v of live) {
-    v.proc.kill('SIGKILL');
+    v.signal('SIGKILL');
     v.removeFiles();
   }
 });
@@ -145,10 +146,18 @@ export class Vpp {
       .replaceAll('@PLUGINS@', join(build, 'lib/x86_64-linux-gnu/vpp_plugins'))
       .replaceAll('@PREFIX@', this.prefix);
     writeFileSync(join(this.dir, 'startup.conf'), conf);
-    this.proc = spawn(join(build, 'bin/vpp'), ['-c', join(this.dir, 'startup.conf')], {
-      cwd: this.dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // Under `timeout`, in its own process group: VPP dies at its time limit even if this process
+    // was killed without a chance to clean up (VPP busy-polls a core until stopped).
+    const limitSec = String(Math.ceil((options.maxRunMs ?? 300_000) / 1000));
+    this.proc = spawn(
+      'timeout',
+      ['-s', 'KILL', limitSec, join(build, 'bin/vpp'), '-c', join(this.dir, 'startup.conf')],
+      {
+        cwd: this.dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
     const collect = (d: Buffer) => {
       this.output += d.toString();
     };
@@ -162,7 +171,7 @@ export class Vpp {
         resolve({ code, signal });
       });
     });
-    this.#killTimer = setTimeout(() => this.proc.kill('SIGKILL'), options.maxRunMs ?? 300_000);
+    this.#killTimer = setTimeout(() => this.signal('SIGKILL'), options.maxRunMs ?? 300_000);
     this.#killTimer.unref();
   }
 
@@ -189,8 +198,19 @@ export class Vpp {
     }
   }
 
+  /** The pid of its process group's leader (`timeout`, whose child VPP is). */
   get pid(): number {
     return this.proc.pid ?? -1;
+  }
+
+  /** Sends `sig` to VPP's process group (timeout and VPP). */
+  signal(sig: NodeJS.Signals): void {
+    if (!this.running || this.proc.pid === undefined) return;
+    try {
+      process.kill(-this.proc.pid, sig);
+    } catch {
+      // already gone
+    }
   }
 
   get running(): boolean {
@@ -281,8 +301,8 @@ export class Vpp {
   /** SIGTERM, then SIGKILL if it has not exited within 5 s; removes its folder and API segment. */
   async stop(): Promise<void> {
     if (this.running) {
-      this.proc.kill('SIGTERM');
-      const t = setTimeout(() => this.proc.kill('SIGKILL'), 5_000);
+      this.signal('SIGTERM');
+      const t = setTimeout(() => this.signal('SIGKILL'), 5_000);
       await this.exited;
       clearTimeout(t);
     }
@@ -291,7 +311,7 @@ export class Vpp {
 
   /** SIGKILL at once: VPP dies mid-traffic without a word (its files stay until stop()). */
   async kill(): Promise<void> {
-    if (this.running) this.proc.kill('SIGKILL');
+    this.signal('SIGKILL');
     await this.exited;
   }
 
