@@ -146,4 +146,23 @@ describe('interop with FD.io VPP: frames through an L2 cross-connect', { skip: v
       await pair?.close();
     }
   });
+  for (const role of ['master', 'slave'] as const) {
+    test(`VPP ${role}: frames through a VPP L2 bridge domain instead of a cross-connect`, {
+      timeout: 60_000,
+    }, async () => {
+      let pair: L2Pair | undefined;
+      try {
+        pair = await openL2Pair(vpp, { vpp: role, noXconnect: true, rxQueues: 2, txQueues: 2 });
+        const bd = pair.socketId;
+        await vpp.config(`set interface l2 bridge ${pair.vppA} ${bd}`, `set interface l2 bridge ${pair.vppB} ${bd}`);
+        // Every destination is unknown to the bridge (ours are never sources): each frame is flooded
+        // to the one other port, byte for byte.
+        await l2Exchange(pair.a, pair.b, { sizes: chainSizes(2048) });
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\n${await vpp.diagnostics()}`, { cause: err });
+      } finally {
+        await pair?.close();
+      }
+    });
+  }
 });
