@@ -6,7 +6,9 @@
 // (show interface, show memif rings, show errors) are compared with what we sent and details().
 // Roles: VPP master ↔ our slave, our master ↔ VPP slave (zero-copy, its default, and
 // no-zero-copy); filesystem and abstract sockets; 1, 2 and 4 queues each way (and unequal
-// counts); rings of 2^8 … 2^12; buffers of 1024, 2048 and 9216 set on both ends.
+// counts); rings of 2^8 … 2^12; buffers of 1024, 2048 and 9216 set on both ends. Also: a VPP
+// master configured with other counts takes ours; our master refuses a VPP slave asking for more
+// queues than it has; the same exchange through an L2 bridge domain.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { chainSizes } from '../helpers/interop.js';
@@ -44,7 +46,7 @@ function title(c: PairCase): string {
 const sum = (xs: { packets: number; bytes: number }[]) =>
   xs.reduce((t, q) => ({ packets: t.packets + q.packets, bytes: t.bytes + q.bytes }), { packets: 0, bytes: 0 });
 
-describe('interop with FD.io VPP: frames through an L2 cross-connect', { skip: vppSkip() }, () => {
+describe('interop with FD.io VPP: frames through VPP at L2 (cross-connect, bridge)', { skip: vppSkip() }, () => {
   let vpp: Vpp;
   before(async () => {
     vpp = await Vpp.start();
