@@ -1,6 +1,7 @@
 // npm run bench: memif-ts measured in one run and printed as one table — memif-ts ↔ memif-ts
 // (one-way, echo; copy and zero-copy API; 64 / 1,500 / 9,000 B; 1–2 queues), memif-ts ↔ testpmd beside
-// testpmd ↔ testpmd, round-trip latency, heap and GCs, a memcpy reference, and the targets.
+// testpmd ↔ testpmd, memif-ts → VPP → memif-ts beside testpmd → VPP → testpmd, round-trip latency,
+// heap and GCs, a memcpy reference, and the targets.
 // node out/bench/run.js [--quick] [--json FILE] [--repeat N (median of N)] [--only REGEX] [--verbose]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,7 @@ import {
 } from './procs.js';
 import { bytesPerPacket, formatReport, type Report, type Row, type Target } from './table.js';
 import { sweepStale, Testpmd, testpmdAvailable } from './testpmd.js';
+import { memifThroughVpp, tpThroughVpp, type VppBenchContext, vppSkip } from './vpp.js';
 import {
   type Api,
   BUFFER_SIZE,
@@ -54,7 +56,7 @@ const RTT_WARMUP = QUICK ? 200 : 1_000;
 /** Echo: packets in flight per queue (as testpmd's `start tx_first 16`: 16 bursts of 32). */
 const WINDOW = 512;
 /** The whole run is cut at this bound (children and testpmd killed, the rows so far printed). */
-const BOUND_MS = (QUICK ? 90_000 : 290_000) * REPEAT;
+const BOUND_MS = (QUICK ? 90_000 : 330_000) * REPEAT;
 /** One row may take this long. */
 const ROW_MS = 30_000;
 /** Cores: the parent (master; orchestrator) and testpmd's forwarding lcore on 0, memif-ts children on 1. */
@@ -113,6 +115,9 @@ const SECTION = {
   },
   get tpEcho() {
     return 'echo with a testpmd client in io mode, 512 in flight (start tx_first 16), 64 B, 1 queue';
+  },
+  get vpp() {
+    return `through FD.io VPP: sender → VPP L2 xconnect → receiver, 1 queue (VPP main thread on core 0, polling; sender and receiver on core 1${placement.pinned ? '' : ', memif-ts processes not pinned'})`;
   },
 };
 
@@ -545,6 +550,17 @@ async function memifEchoPeer(api: Api): Promise<Row> {
   }
 }
 
+// ---- through VPP ----
+
+const vppContext = (): VppBenchContext => ({
+  warmMs: WARM_MS,
+  measureMs: MEASURE_MS,
+  section: SECTION.vpp,
+  peerOptions,
+  work,
+  core: CORE_CHILD,
+});
+
 // ---- the plan ----
 
 interface Plan {
@@ -592,6 +608,15 @@ function plan(): Plan[] {
     add('tp/echo-tp', 'testpmd ↔ testpmd echo', SECTION.tpEcho, () => tpEcho());
     for (const api of QUICK ? (['zc'] as const) : (['copy', 'zc'] as const)) {
       add(`tp/echo-memif/${api}`, `testpmd ↔ memif-ts ${api} echo`, SECTION.tpEcho, () => memifEchoPeer(api));
+    }
+  }
+  // Through VPP: memif-ts right after testpmd on the same set-up, per size (full run only).
+  if (!QUICK && tp && vppSkip() === false) {
+    for (const size of [64, 1500]) {
+      add(`vpp/tp/${size}`, `testpmd → VPP → testpmd ${size} B`, SECTION.vpp, () => tpThroughVpp(vppContext(), size));
+      add(`vpp/memif/zc/${size}`, `memif-ts zc → VPP → memif-ts ${size} B`, SECTION.vpp, () =>
+        memifThroughVpp(vppContext(), size, 'zc'),
+      );
     }
   }
   const pair = (dir: Direction, api: Api, size: number, q: number, bufferSize = BUFFER_SIZE) => {
@@ -705,6 +730,7 @@ function referenceOf(r: Row): [string, string, boolean] | undefined {
   if (r.id.startsWith('tp/memif-to-tp') || r.id.startsWith('tp/tp-to-memif')) {
     return ['tp/tp-to-tp', 'testpmd→testpmd', false];
   }
+  if (r.id.startsWith('vpp/memif/')) return [`vpp/tp/${r.size}`, 'testpmd → VPP → testpmd', false];
   if (r.id.startsWith('tp/echo-memif') || (r.id.startsWith('memif/echo') && r.size === 64)) {
     return ['tp/echo-tp', 'testpmd echo', false];
   }

@@ -23,6 +23,8 @@ export interface TestpmdSpec {
   loop?: boolean;
   /** Killed (by `timeout`) after this many seconds, whatever happens. */
   maxRunSec: number;
+  /** txonly: frame length (--txpkts). Default testpmd's 64. */
+  txpkts?: number;
 }
 
 /** Port counters (show port stats 0) and when they were read (performance.now(), ms). */
@@ -87,6 +89,7 @@ export class Testpmd {
       '--total-num-mbufs=16384',
       '--no-flush-rx',
       ...(spec.loop ? ['--port-topology=loop'] : []),
+      ...(spec.txpkts ? [`--txpkts=${spec.txpkts}`] : []),
       '-i',
     ];
     if (spec.role === 'server') rmSync(spec.socket, { force: true });
