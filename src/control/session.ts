@@ -61,9 +61,9 @@ export class SessionResources {
 }
 
 const reasonCodes: [RegExp, ErrorName][] = [
-  [/incorrect secret|secret mismatch/i, 'MEMIF_ERR_SECRET'],
+  [/incorrect secret|secret mismatch|invalid secret/i, 'MEMIF_ERR_SECRET'],
   [/secret required/i, 'MEMIF_ERR_NOSECRET'],
-  [/id not found|unmatched interface id|unknown interface/i, 'MEMIF_ERR_ID'],
+  [/id not found|unmatched interface id|unknown interface|invalid interface id/i, 'MEMIF_ERR_ID'],
   [/already connected/i, 'MEMIF_ERR_ALRCONN'],
   [/mode/i, 'MEMIF_ERR_MODE'],
   [/version/i, 'MEMIF_ERR_PROTO'],
@@ -72,7 +72,7 @@ const reasonCodes: [RegExp, ErrorName][] = [
 
 /**
  * The error for a DISCONNECT the peer sent. Reason strings are informational (§5.8); the well-known
- * ones of VPP, libmemif, DPDK and memif-ts get their own code, the rest MEMIF_ERR_DISCONNECT.
+ * ones of VPP, libmemif, DPDK, gomemif and memif-ts get their own code, the rest MEMIF_ERR_DISCONNECT.
  */
 export function refusalFromReason(reason: string): PeerRefusedError {
   const hit = reasonCodes.find(([re]) => re.test(reason));
