@@ -190,3 +190,22 @@ export async function havePython(): Promise<boolean> {
   }
   return pythonOk;
 }
+
+/**
+ * Watches the event loop: a 10 ms interval records the longest gap between its runs. A liveness
+ * check (the loop kept turning while native consumers ran and a peer died), not a performance one:
+ * compare maxGap() with a generous bound.
+ */
+export function watchLoop(): { maxGap(): number; stop(): void } {
+  let last = performance.now();
+  let max = 0;
+  const t = setInterval(() => {
+    const now = performance.now();
+    max = Math.max(max, now - last);
+    last = now;
+  }, 10);
+  return {
+    maxGap: () => Math.max(max, performance.now() - last),
+    stop: () => clearInterval(t),
+  };
+}
