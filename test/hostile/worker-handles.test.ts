@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Memif, type QueueHandle, WorkerQueue } from '../../src/index.js';
-import { countingLogger, exchange, packet, Reports } from '../helpers/hostile.js';
+import { countingLogger, exchange, packet, Reports, receiveSome } from '../helpers/hostile.js';
 import { newFds, type Resources, settle, snapshot } from '../helpers/resources.js';
 import { type TempDir, tempDir } from '../helpers/tmp.js';
 
@@ -101,6 +101,39 @@ describe('worker hand-off handles own their fds exactly once (class 7)', () => {
       assertSame(start, snapshot(), `after ${ROUNDS} rounds`);
     },
   );
+
+  test('a worker terminated while the thread pool still reads its held burst: no crash, nothing left', T, async () => {
+    // The worker writes to this fd (the main thread's): a worker's own FileHandles are Node's to close.
+    const sink = openSync('/dev/null', 'w');
+    await settle();
+    const start = snapshot();
+    for (let round = 0; round < 5; round++) {
+      const slave = await connectSlave();
+      try {
+        assert.equal(master.txBurst(0, [packet(`consumed ${round}`, 700)]), 1);
+        await settle();
+        const base = snapshot();
+        const worker = new Worker(workerFile, {
+          workerData: { handles: [slave.handOff('rx', 0)], hold: true, consume: sink },
+        });
+        const attached = await message<{ attached: number; held: number }>(worker, 'attached');
+        assert.equal(attached.held, 1);
+        // zlib and write(2) are reading the whole region mapping on the thread pool right now.
+        await worker.terminate();
+        await settle();
+        assertSame(base, snapshot(), `round ${round} after terminate`);
+        // The link is still up: the slave's own tx queue still reaches the master, byte for byte.
+        const up = packet(`still up ${round}`, 90);
+        assert.equal(slave.txBurst(0, [up]), 1);
+        assert.deepEqual(await receiveSome(master), [up]);
+      } finally {
+        await slave.close();
+      }
+    }
+    await settle();
+    assertSame(start, snapshot(), 'after the consumed rounds');
+    closeSync(sink);
+  });
 
   test('handles never attached are discarded when the peer closes, or when the interface closes', T, async () => {
     await settle();
