@@ -2,9 +2,13 @@
 // zero-copy burst: zlib deflate and gzip (thread pool, reading the view in place), fs.writeFile of
 // the view to a temp file (thread pool write(2) from the view), and WebCrypto SHA-256. start() hands
 // every view to all of them at once; check() awaits them and compares what came out with the bytes
-// the peer sent (inflated, gunzipped, read back, hashed).
+// the peer sent (inflated, gunzipped, read back, hashed). blockThreadPool() holds every thread of
+// the pool in a read of an empty FIFO, so that consumers started meanwhile wait in the queue and
+// run only after what the test does next (a peer killed, a connection torn down).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash, webcrypto } from 'node:crypto';
+import { closeSync, openSync, read, unlinkSync, writeSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -56,4 +60,32 @@ export async function checkConsumers(
     assert.ok(got.written.equals(want), `${label}: packet ${i} written to a file and read back`);
     assert.ok(got.digest.equals(createHash('sha256').update(want).digest()), `${label}: packet ${i} SHA-256`);
   }
+}
+
+/**
+ * Occupies every libuv thread-pool thread (UV_THREADPOOL_SIZE, 4 by default) with a blocking read
+ * of a FIFO in `dir`; unblock() feeds them and waits until they are done. Work queued in between
+ * (zlib, fs, crypto) starts only after unblock(). Call unblock() in a finally.
+ */
+export function blockThreadPool(dir: string): { unblock(): Promise<void> } {
+  const threads = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  const fifo = join(dir, `pool-${process.pid}-${Math.random().toString(36).slice(2)}.fifo`);
+  execFileSync('mkfifo', [fifo]);
+  const fd = openSync(fifo, 'r+'); // O_RDWR: opens at once, and keeps a writer so reads block
+  const reads = Array.from(
+    { length: threads },
+    () => new Promise<void>((resolve) => read(fd, Buffer.alloc(1), 0, 1, null, () => resolve())),
+  );
+  let done: Promise<void> | undefined;
+  return {
+    unblock: () => {
+      done ??= (async () => {
+        writeSync(fd, Buffer.alloc(threads));
+        await Promise.all(reads);
+        closeSync(fd);
+        unlinkSync(fifo);
+      })();
+      return done;
+    },
+  };
 }

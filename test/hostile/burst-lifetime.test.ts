@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads';
 import { Memif, type RxBurst, type TxBurst } from '../../src/index.js';
 import { encodeDisconnect } from '../../src/wire/messages.js';
 import { ChildPeer } from '../helpers/child-peer.js';
-import { checkConsumers, startConsumers } from '../helpers/consumers.js';
+import { blockThreadPool, checkConsumers, startConsumers } from '../helpers/consumers.js';
 import { assertReleased, Bystander, countingLogger, packet, Reports, watchLoop } from '../helpers/hostile.js';
 import { newFds, type Resources, settle, snapshot } from '../helpers/resources.js';
 import { ScriptedSlave } from '../helpers/scripted-slave.js';
@@ -94,6 +94,7 @@ describe('zero-copy bursts held across a disconnect (class 4)', () => {
   test('rx: views handed to zlib, fs and WebCrypto while the slave process is SIGKILLed', T, async () => {
     const master = await Memif.create({ role: 'master', socketPath, id: 0, logger, rxMode: 'polling' });
     let child: ChildPeer | undefined;
+    let pool: ReturnType<typeof blockThreadPool> | undefined;
     try {
       const reports = new Reports(master);
       await settle();
@@ -112,7 +113,9 @@ describe('zero-copy bursts held across a disconnect (class 4)', () => {
       const expected = Array.from({ length: rb.count }, (_, i) => streamPacket(s.slave, i));
       const views = sharedViews(rb);
       assertBytes(views, expected, 'as sent');
-      // Consumers on the thread pool, then the peer dies under them.
+      // Consumers queued on the thread pool (held busy), the peer dies, the connection is torn
+      // down, and only then do they run.
+      pool = blockThreadPool(tmp.dir);
       const during = startConsumers(views, tmp.dir, 'rx-during');
       child.proc.kill('SIGKILL');
       const o = await reports.first();
@@ -120,6 +123,7 @@ describe('zero-copy bursts held across a disconnect (class 4)', () => {
       assert.equal(o.error.errorName, 'MEMIF_ERR_DISCONNECTED');
       assert.ok(o.reason.length > 0, 'the disconnect has a reason');
       assert.equal(master.connected, false);
+      await pool.unblock();
       // The connection is torn down: the views are still the peer's bytes, and consumers started now work too.
       const afterDown = startConsumers(views, tmp.dir, 'rx-after');
       await checkConsumers(during, expected, 'started before the kill');
@@ -136,6 +140,7 @@ describe('zero-copy bursts held across a disconnect (class 4)', () => {
       await assertReleased(base, 'rx burst released after the slave was killed');
       assert.ok(loop.maxGap() < MAX_GAP_MS, `event loop stalled ${loop.maxGap()} ms`);
     } finally {
+      await pool?.unblock();
       child?.proc.kill('SIGKILL');
       await master.close();
     }
@@ -147,6 +152,7 @@ describe('zero-copy bursts held across a disconnect (class 4)', () => {
     async () => {
       const master = await Memif.create({ role: 'master', socketPath, id: 0, logger, rxMode: 'polling' });
       let child: ChildPeer | undefined;
+      let pool: ReturnType<typeof blockThreadPool> | undefined;
       try {
         const reports = new Reports(master);
         await settle();
@@ -171,13 +177,16 @@ describe('zero-copy bursts held across a disconnect (class 4)', () => {
             ),
           );
         try {
-          // A thread-pool read into buffer 1 is under way when the peer dies; one into buffer 2 starts after.
+          // A thread-pool read into buffer 1 is queued (the pool held busy) when the peer dies and
+          // runs after the teardown; one into buffer 2 starts after it.
+          pool = blockThreadPool(tmp.dir);
           const during = readInto(1);
           child.proc.kill('SIGKILL');
           const o = await reports.first();
           assert.equal(o.kind, 'disconnect');
           assert.equal(o.error.errorName, 'MEMIF_ERR_DISCONNECTED');
           assert.ok(o.reason.length > 0);
+          await pool.unblock();
           const afterDown = readInto(2);
           const first = packet('written after the disconnect', 900);
           tb.write(0, first);
@@ -202,6 +211,7 @@ describe('zero-copy bursts held across a disconnect (class 4)', () => {
         await assertReleased(base, 'tx burst committed after the slave was killed');
         assert.ok(loop.maxGap() < MAX_GAP_MS, `event loop stalled ${loop.maxGap()} ms`);
       } finally {
+        await pool?.unblock();
         child?.proc.kill('SIGKILL');
         await master.close();
       }
@@ -345,6 +355,7 @@ describe('zero-copy bursts held across a disconnect (class 4)', () => {
     test(`a scripted slave ${how} while our master holds its packets`, T, async () => {
       const master = await Memif.create({ role: 'master', socketPath, id: 0, logger, rxMode: 'polling' });
       let s: ScriptedSlave | undefined;
+      let pool: ReturnType<typeof blockThreadPool> | undefined;
       try {
         const reports = new Reports(master);
         await settle();
@@ -357,12 +368,14 @@ describe('zero-copy bursts held across a disconnect (class 4)', () => {
         const rb = await firstBurst(() => master.rxBurstZeroCopy(0));
         assert.equal(rb.count, sent.length);
         const views = sharedViews(rb);
+        pool = blockThreadPool(tmp.dir);
         const during = startConsumers(views, tmp.dir, 'scripted-during');
         hangUp(s);
         const o = await reports.first();
         assert.equal(o.kind, 'disconnect');
         if (how.startsWith('sends')) assert.match(o.reason, /scripted slave leaves mid-burst/);
         else assert.ok(o.reason.length > 0);
+        await pool.unblock();
         const afterDown = startConsumers(views, tmp.dir, 'scripted-after');
         await checkConsumers(during, sent, 'started before the hang-up');
         await checkConsumers(afterDown, sent, 'started after the disconnect');
@@ -373,6 +386,7 @@ describe('zero-copy bursts held across a disconnect (class 4)', () => {
         await assertReleased(base, `scripted slave ${how}`);
         assert.ok(loop.maxGap() < MAX_GAP_MS, `event loop stalled ${loop.maxGap()} ms`);
       } finally {
+        await pool?.unblock();
         s?.close();
         await master.close();
       }
