@@ -17,7 +17,16 @@ import { Memif, type RxBurst, type TxBurst } from '../../src/index.js';
 import { encodeDisconnect } from '../../src/wire/messages.js';
 import { ChildPeer } from '../helpers/child-peer.js';
 import { blockThreadPool, checkConsumers, startConsumers } from '../helpers/consumers.js';
-import { assertReleased, Bystander, countingLogger, packet, Reports, watchLoop } from '../helpers/hostile.js';
+import {
+  assertReleased,
+  Bystander,
+  countingLogger,
+  exchange,
+  packet,
+  Reports,
+  until,
+  watchLoop,
+} from '../helpers/hostile.js';
 import { newFds, type Resources, settle, snapshot } from '../helpers/resources.js';
 import { ScriptedSlave } from '../helpers/scripted-slave.js';
 import { type TempDir, tempDir } from '../helpers/tmp.js';
@@ -326,7 +335,10 @@ describe('zero-copy bursts held across a disconnect (class 4)', () => {
       assert.ok(o.reason.length > 0);
       tb.write(0, packet('after the master left', 100));
       await slave.close();
-      assert.equal(snapshot().addonMappings, base.addonMappings, 'slave.close() unmapped at once');
+      const closed = snapshot();
+      assert.equal(closed.addonMappings, base.addonMappings, 'slave.close() unmapped at once');
+      assert.deepEqual(closed.memfdMaps, base.memfdMaps, 'no memfd mapped after close()');
+      assert.deepEqual(newFds(base, closed), [], 'every fd closed by the time close() resolved');
       assert.throws(() => tb.write(0, packet('after close', 10)), {
         name: 'StateError',
         errorName: 'MEMIF_ERR_NOCONN',
@@ -338,6 +350,48 @@ describe('zero-copy bursts held across a disconnect (class 4)', () => {
       assert.ok(loop.maxGap() < MAX_GAP_MS, `event loop stalled ${loop.maxGap()} ms`);
     } finally {
       await slave.close();
+      await master.close();
+    }
+  });
+
+  test('a burst held from a slave that left stays intact while a new slave connects and traffic flows', T, async () => {
+    const master = await Memif.create({ role: 'master', socketPath, id: 0, logger, rxMode: 'polling' });
+    let s: ScriptedSlave | undefined;
+    let slave: Memif | undefined;
+    try {
+      const reports = new Reports(master);
+      await settle();
+      const base = snapshot();
+      s = new ScriptedSlave(socketPath);
+      await s.handshake({ id: 0, log2RingSize: 4 });
+      await master.waitForConnect();
+      const sent = Array.from({ length: 4 }, (_, i) => packet(`before the reconnect ${i}`, 100 + 400 * i));
+      s.sendS2M(sent);
+      const rb = await firstBurst(() => master.rxBurstZeroCopy(0));
+      const views = sharedViews(rb);
+      s.close();
+      assert.equal((await reports.first()).kind, 'disconnect');
+      // A new slave on the same id: a new connection, new memory, the old burst still held.
+      slave = await Memif.create({ role: 'slave', socketPath, id: 0, logger, rxMode: 'polling' });
+      await Promise.all([master.waitForConnect(), slave.waitForConnect()]);
+      await exchange(master, slave, 'new connection while an old burst is held');
+      const fresh = master.rxBurstZeroCopy(0);
+      assert.equal(fresh.count, 0, "the new connection's queue has its own burst");
+      fresh.release();
+      const during = snapshot().addonMappings;
+      assertBytes(views, sent, 'old views intact across the reconnect');
+      assert.equal(rb.length(0), sent[0].length);
+      rb.release();
+      assert.equal(snapshot().addonMappings, during - 1, 'release() unmapped only the old connection');
+      await exchange(master, slave, 'after the old burst was released');
+      await slave.close();
+      await until(() => !master.connected);
+      await bystander.check('held burst across a reconnect');
+      await assertReleased(base, 'held burst across a reconnect');
+      assert.ok(loop.maxGap() < MAX_GAP_MS, `event loop stalled ${loop.maxGap()} ms`);
+    } finally {
+      s?.close();
+      await slave?.close();
       await master.close();
     }
   });
