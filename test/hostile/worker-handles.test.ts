@@ -236,6 +236,53 @@ describe('worker hand-off handles own their fds exactly once (class 7)', () => {
     },
   );
 
+  test(
+    'handOff() of a queue whose zero-copy burst is outstanding is refused (the worker would read the same buffers)',
+    T,
+    async () => {
+      const slave = await connectSlave();
+      try {
+        await settle();
+        const base = snapshot();
+        const sent = [packet('held on the main thread', 400)];
+        assert.equal(master.txBurst(0, sent), 1);
+        let rb = slave.rxBurstZeroCopy(0);
+        while (rb.count === 0) {
+          rb.release();
+          await new Promise((r) => setImmediate(r));
+          rb = slave.rxBurstZeroCopy(0);
+        }
+        const tb = slave.txAlloc(0, 2);
+        assert.throws(() => slave.handOff('rx', 0), { name: 'StateError', errorName: 'MEMIF_ERR_ALREADY' });
+        assert.throws(() => slave.handOff('tx', 0), { name: 'StateError', errorName: 'MEMIF_ERR_ALREADY' });
+        assertSame(base, snapshot(), 'refused hand-offs');
+        // The bursts are untouched and still belong to the main thread.
+        assert.ok(Buffer.from(rb.view(0)).equals(sent[0]));
+        rb.release();
+        tb.write(0, packet('sent by the main thread', 50));
+        assert.equal(tb.commit(1), 1);
+        assert.deepEqual(await receiveSome(master), [packet('sent by the main thread', 50)]);
+        // Given back: the queues can be handed off, and the worker does not see the packet again.
+        const rx = WorkerQueue.attach(slave.handOff('rx', 0));
+        try {
+          assert.deepEqual(rx.rxBurst(), [], 'the released packet is not delivered twice');
+          const again = packet('after the hand-off', 60);
+          assert.equal(master.txBurst(0, [again]), 1);
+          let got: Buffer[] = [];
+          while (got.length === 0) {
+            got = rx.rxBurst();
+            if (got.length === 0) await new Promise((r) => setImmediate(r));
+          }
+          assert.deepEqual(got, [again]);
+        } finally {
+          rx.close();
+        }
+      } finally {
+        await slave.close();
+      }
+    },
+  );
+
   test('attach() with garbage or an altered handle throws a typed error and touches no fd', T, async () => {
     const slave = await connectSlave();
     try {
