@@ -4,6 +4,8 @@
 //     survives structured clone). The table owns the duplicates.
 //   handoffClaim(token): moves them out of the table into a new OwnedFds object, once; a second
 //     claim (or an unknown token) returns null and touches no fd.
+//   handoffSizes(token): the file sizes of its fds, without claiming them (attach checks a handle
+//     against them first, so an altered handle is refused with every fd left where it was).
 //   handoffDiscard(token): closes them if nobody claimed them (the interface disconnected or closed
 //     before a worker attached).
 //   OwnedFds: fd(i) reads fd i, take(i) hands it over to the caller; close() closes what was not
@@ -11,6 +13,7 @@
 //     also closed when it is garbage-collected or when its thread's environment is torn down (a
 //     worker terminated without close()), so they cannot leak.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <mutex>
@@ -61,16 +64,46 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, token);
 }
 
-bool Take(const Napi::CallbackInfo& info, std::vector<int>* out) {
-  if (!info[0].IsNumber()) return false;
+// The token in argument 0, if it is one (an integer from 1 to 2^32 - 1).
+bool TokenArg(const Napi::CallbackInfo& info, uint32_t* token) {
+  if (info.Length() < 1 || !info[0].IsNumber()) return false;
   double d = info[0].As<Napi::Number>().DoubleValue();
   if (!(d >= 1 && d <= 4294967295.0) || d != static_cast<double>(static_cast<uint32_t>(d))) return false;
+  *token = static_cast<uint32_t>(d);
+  return true;
+}
+
+bool Take(const Napi::CallbackInfo& info, std::vector<int>* out) {
+  uint32_t token;
+  if (!TokenArg(info, &token)) return false;
   std::lock_guard<std::mutex> lock(g_mutex);
-  auto it = g_table.find(static_cast<uint32_t>(d));
+  auto it = g_table.find(token);
   if (it == g_table.end()) return false;
   *out = std::move(it->second);
   g_table.erase(it);
   return true;
+}
+
+// handoffSizes(token): the size (fstat st_size; -1 if fstat fails) of each fd of an unclaimed
+// token, without claiming it, so that attach() can refuse an altered handle before it owns (and
+// would have to close) anything; null if the token is unknown or claimed already.
+Napi::Value Sizes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t token;
+  if (!TokenArg(info, &token)) return env.Null();
+  std::vector<double> sizes;
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    auto it = g_table.find(token);
+    if (it == g_table.end()) return env.Null();
+    for (int fd : it->second) {
+      struct stat st;
+      sizes.push_back(fstat(fd, &st) == 0 ? static_cast<double>(st.st_size) : -1);
+    }
+  }
+  Napi::Array arr = Napi::Array::New(env, sizes.size());
+  for (size_t i = 0; i < sizes.size(); i++) arr.Set(static_cast<uint32_t>(i), Napi::Number::New(env, sizes[i]));
+  return arr;
 }
 
 Napi::Value Discard(const Napi::CallbackInfo& info) {
@@ -184,6 +217,7 @@ void InitHandoff(Napi::Env env, Napi::Object exports) {
   exports.Set("handoffCreate", Napi::Function::New(env, Create, "handoffCreate"));
   exports.Set("handoffClaim", Napi::Function::New(env, Claim, "handoffClaim", per));
   exports.Set("handoffDiscard", Napi::Function::New(env, Discard, "handoffDiscard"));
+  exports.Set("handoffSizes", Napi::Function::New(env, Sizes, "handoffSizes"));
 }
 
 }  // namespace memif

@@ -236,6 +236,14 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     if (kind !== 'rx' && kind !== 'tx')
       throw new InvalidArgumentError(`kind must be 'rx' or 'tx'; got ${JSON.stringify(kind)}`);
     const q = this.#queue<RxQueue | TxQueue>(kind === 'rx' ? this.#rx : this.#tx, queueId, kind);
+    // The worker resumes where this thread's indices are: buffers of a burst still out would be
+    // read (or written) by both threads, and given back to the peer under this thread's views.
+    if (q.burstLive) {
+      throw new StateError(
+        'MEMIF_ERR_ALREADY',
+        `${kind} queue ${queueId}: ${kind === 'rx' ? 'release' : 'commit or abort'} its zero-copy burst before handOff()`,
+      );
+    }
     const info = this.#info as SessionInfo;
     const master = this.options.role === 'master';
     const rings = kind === 'rx' ? (master ? info.s2m : info.m2s) : master ? info.m2s : info.s2m;

@@ -51,6 +51,8 @@ export interface NativeBinding {
   handoffCreate(fds: Int32Array): number;
   /** The fds of `token`, once; null if unknown or claimed already. */
   handoffClaim(token: number): OwnedFds | null;
+  /** The file size of each fd of an unclaimed `token` (-1: fstat failed), without claiming; null if unknown or claimed. */
+  handoffSizes(token: number): number[] | null;
   /** Closes the fds of `token` if still unclaimed; true if it was. */
   handoffDiscard(token: number): boolean;
   Poller: new (fd: number, callback: (status: number, events: number) => void) => NativePoller;

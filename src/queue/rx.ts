@@ -328,6 +328,11 @@ export class RxQueue {
   }
 
   /** Next slot this queue reads. */
+  /** True while this queue's zero-copy burst is out (between burstZeroCopy and its release). */
+  get burstLive(): boolean {
+    return this.#rxBurst.live;
+  }
+
   get last(): number {
     return this.#last;
   }

@@ -350,6 +350,11 @@ export class TxQueue {
   }
 
   /** Our own index (head for a slave, tail for a master). */
+  /** True while this queue's zero-copy burst is out (between alloc and its commit or abort). */
+  get burstLive(): boolean {
+    return this.#txBurst.live;
+  }
+
   get index(): number {
     return this.#index;
   }

@@ -96,13 +96,18 @@ export class WorkerQueue {
     const h = checkHandle(handle);
     const onInterrupt = checkOptions(options);
     const binding = native();
-    const fds = binding.handoffClaim(h.token);
-    if (fds === null) {
-      throw new StateError(
+    const gone = () =>
+      new StateError(
         'MEMIF_ERR_ALREADY',
         'this QueueHandle was attached already, or its interface disconnected or closed before it was attached',
       );
-    }
+    // Checked against the fds before claiming them: a refused handle leaves every fd where it was
+    // (still attachable as handed off, or discarded with its connection).
+    const sizes = binding.handoffSizes(h.token);
+    if (sizes === null) throw gone();
+    checkAgainst(h, sizes);
+    const fds = binding.handoffClaim(h.token);
+    if (fds === null) throw gone();
     if (fds.count !== h.regions.length + 1) {
       fds.close();
       throw new InvalidArgumentError('the QueueHandle was altered: its fds do not match its regions');
@@ -266,6 +271,24 @@ function checkHandle(handle: unknown): QueueHandle {
     h.link.byteLength >= 4;
   if (!ok) throw bad();
   return h;
+}
+
+/**
+ * The handle against the sizes of its fds (regions, then the eventfd): as many as it has regions
+ * plus one, each region no larger than its file (a larger mapping would fault), the ring inside its
+ * region. Anything else was altered.
+ */
+function checkAgainst(h: QueueHandle, sizes: readonly number[]): void {
+  const altered = (what: string) => new InvalidArgumentError(`the QueueHandle was altered: ${what}`);
+  if (sizes.length !== h.regions.length + 1) throw altered('its fds do not match its regions');
+  for (const [i, r] of h.regions.entries()) {
+    if (!(r.size <= sizes[i])) throw altered(`region ${i} is larger than its memory`);
+  }
+  const region = h.regions[h.ring.region];
+  const ringBytes = 2 * h.cacheLineSize + DESC_SIZE * 2 ** h.ring.log2Size;
+  if (region === undefined || h.ring.offset % 4 !== 0 || h.ring.offset + ringBytes > region.size) {
+    throw altered('its ring does not lie inside its regions');
+  }
 }
 
 function checkOptions(options: unknown): (queueId: number) => void {

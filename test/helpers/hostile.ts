@@ -212,6 +212,11 @@ export class LoopWatch {
     }, 10);
   }
 
+  /** The longest gap so far, counting the one up to now. */
+  maxGap(): number {
+    return Math.max(this.#maxGap, performance.now() - this.#last);
+  }
+
   /** Stops watching; the longest gap so far, counting the one up to now. */
   stop(): number {
     clearInterval(this.#timer);
