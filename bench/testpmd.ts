@@ -4,7 +4,7 @@
 // statistics on stop). Each runs under `timeout` in its own process group, so it dies even if we do.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
-import { type ForwardStats, parseForwardStats, testpmdAvailable } from '../test/helpers/testpmd.js';
+import { type ForwardStats, parseForwardStats, testpmdAvailable } from '../peers/testpmd.js';
 import { killHard, onCleanup, sleep } from './procs.js';
 
 export { testpmdAvailable };

@@ -3,9 +3,9 @@
 // VPP → memif-ts (zero-copy API, two memif-peer children) and testpmd txonly → VPP → testpmd
 // rxonly (two net_memif clients). Both are measured the same way — what VPP's memif driver delivered
 // into the receiver's ring over the window — so their ratio is what memif-ts costs against DPDK with VPP in
-// the middle. VPP (from test/helpers/vpp.ts: built once per machine) runs its main thread on core 0
+// the middle. VPP (from peers/vpp.ts: built once per machine) runs its main thread on core 0
 // (startup.conf.in: cpu main-core 0), polling; senders and receivers run on core 1.
-import { Vpp, vppSkip } from '../test/helpers/vpp.js';
+import { Vpp, vppSkip } from '../peers/vpp.js';
 import { Peer, type PeerOptions } from './peer.js';
 import { sleep, withTimeout } from './procs.js';
 import type { Row } from './table.js';
