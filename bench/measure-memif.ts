@@ -2,6 +2,8 @@
 // queues and buffer size; the master here in the parent, the slave a child process), round-trip
 // latency, and the memcpy reference (plain copies in this process).
 import { Memif } from 'memif-ts';
+import { frame } from './frames.js';
+import { run } from './loops.js';
 import { Peer, type PeerReport } from './peer.js';
 import { withTimeout } from './procs.js';
 import {
@@ -19,16 +21,7 @@ import {
   work,
 } from './settings.js';
 import type { Row } from './table.js';
-import {
-  type Api,
-  BUFFER_SIZE,
-  Control,
-  frame,
-  type RxMode,
-  run,
-  type WorkResult,
-  type WorkSpec,
-} from './workloads.js';
+import { type Api, BUFFER_SIZE, Control, type RxMode, type WorkResult, type WorkSpec } from './workloads.js';
 
 export type Direction = 's2m' | 'm2s' | 'echo';
 const DIRECTION_LABEL: Record<Direction, string> = {

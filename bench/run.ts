@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sweepStale, testpmdAvailable } from '../peers/testpmd.js';
 import { plan } from './plan.js';
+import { calibrate } from './probe.js';
 import {
   cleanupAll,
   cpuTicks,
@@ -37,7 +38,6 @@ import {
   where,
 } from './settings.js';
 import { formatReport, type Report, type Row } from './table.js';
-import { calibrate } from './workloads.js';
 
 /** A fresh folder for the sockets, removed on cleanup. */
 function freshTmp(): void {
