@@ -1,10 +1,12 @@
 // The benchmark's child process: one memif-ts interface (slave against the parent's master, or
-// either role against testpmd) running one workload of workloads.ts, driven over IPC by run.ts:
+// either role against testpmd) running one workload of loops.ts, driven over IPC by the parent:
 // → listening, ready; ← go, totals, stop; → result (with details() counters); ← quit.
-// Run by run.ts only: node out/bench/memif-peer.js --spec '<PeerSpec as JSON>'
+// Started by peer.ts only: node out/bench/memif-peer.js --spec '<PeerSpec as JSON>'
 import { parseArgs } from 'node:util';
 import { Memif } from 'memif-ts';
-import { Control, calibrate, type RxMode, run, type WorkResult, type WorkSpec } from './workloads.js';
+import { run } from './loops.js';
+import { calibrate } from './probe.js';
+import { Control, type RxMode, type WorkResult, type WorkSpec } from './workloads.js';
 
 /** What the parent asks a child to be and do. */
 export interface PeerSpec {
@@ -33,7 +35,7 @@ function say(msg: FromPeer): void {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { spec: { type: 'string' } } });
-  if (!values.spec || !process.send) throw new Error('memif-peer is started by bench/run.ts');
+  if (!values.spec || !process.send) throw new Error('memif-peer is started by the benchmark (bench/peer.ts)');
   const spec = JSON.parse(values.spec) as PeerSpec;
   setTimeout(() => {
     console.error(`memif-peer: still running after ${spec.maxMs} ms; exiting`);

@@ -1,9 +1,11 @@
 // Processes of the benchmark and their cleanup: every child and testpmd instance registers a
-// synchronous cleanup here, run when its row ends, on exit, on a signal or on the time bound.
+// synchronous cleanup here (testpmd instances are killed through peers/testpmd.ts's killAllTestpmd),
+// run when its row ends, on exit, on a signal or on the time bound.
 // Also core pinning through taskset (util-linux) and the machine description above the table.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, release } from 'node:os';
+import { killAllTestpmd } from '../peers/testpmd.js';
 
 const cleanups = new Set<() => void>();
 
@@ -24,9 +26,10 @@ export function onCleanup(fn: () => void): () => void {
   return run;
 }
 
-/** Runs every registered cleanup (synchronous: usable from an 'exit' handler). */
+/** Runs every registered cleanup and kills every testpmd still running (synchronous: usable from an 'exit' handler). */
 export function cleanupAll(): void {
   for (const c of [...cleanups]) c();
+  killAllTestpmd();
 }
 
 let handlersInstalled = false;

@@ -1,8 +1,9 @@
 // The benchmark's one table: rows of every section and the targets, formatted as a Markdown table
 // (pasteable into BENCHMARKS.md), and the same data as JSON for comparing runs between commits.
 // Pure formatting: no measuring here.
+
+import type { HeapStat } from './probe.js';
 import type { MachineInfo } from './procs.js';
-import type { HeapStat } from './workloads.js';
 
 export interface Row {
   /** Stable key, for comparing JSON files between commits. */

@@ -3,18 +3,19 @@
 // VPP → memif-ts (zero-copy API, two memif-peer children) and testpmd txonly → VPP → testpmd
 // rxonly (two net_memif clients). Both are measured the same way — what VPP's memif driver delivered
 // into the receiver's ring over the window — so their ratio is what memif-ts costs against DPDK with VPP in
-// the middle. VPP (from test/helpers/vpp.ts: built once per machine) runs its main thread on core 0
+// the middle. VPP (from peers/vpp.ts: built once per machine) runs its main thread on core 0
 // (startup.conf.in: cpu main-core 0), polling; senders and receivers run on core 1.
-import { Vpp, vppSkip } from '../test/helpers/vpp.js';
+import type { Testpmd } from '../peers/testpmd.js';
+import { Vpp, vppSkip } from '../peers/vpp.js';
+import { benchTestpmd } from './measure-testpmd.js';
 import { Peer, type PeerOptions } from './peer.js';
 import { sleep, withTimeout } from './procs.js';
 import type { Row } from './table.js';
-import { Testpmd } from './testpmd.js';
 import type { Api, WorkSpec } from './workloads.js';
 
 export { vppSkip };
 
-/** What a row needs from run.ts. */
+/** What a row needs from settings.ts. */
 export interface VppBenchContext {
   warmMs: number;
   measureMs: number;
@@ -97,25 +98,9 @@ export async function tpThroughVpp(c: VppBenchContext, size: number): Promise<Ro
   const { vpp, inSock, outSock } = await xconnect();
   let tx: Testpmd | undefined;
   let rx: Testpmd | undefined;
-  const other = c.core === 0 ? 1 : 0;
   try {
-    rx = await Testpmd.start({
-      role: 'client',
-      socket: outSock,
-      forwardMode: 'rxonly',
-      forwardCore: c.core,
-      mainCore: other,
-      maxRunSec: 40,
-    });
-    tx = await Testpmd.start({
-      role: 'client',
-      socket: inSock,
-      forwardMode: 'txonly',
-      forwardCore: c.core,
-      mainCore: other,
-      maxRunSec: 40,
-      txpkts: size,
-    });
+    rx = await benchTestpmd('client', outSock, 'rxonly', c.core);
+    tx = await benchTestpmd('client', inSock, 'txonly', c.core, size);
     await rx.linkUp();
     await tx.linkUp();
     await linked(vpp);
@@ -139,8 +124,8 @@ export async function tpThroughVpp(c: VppBenchContext, size: number): Promise<Ro
       notes: `rate: packets VPP delivered into the receiver's ring over the window (show hardware); testpmd sent ${sent.toLocaleString('en-US')}, ${p}; lost: testpmd TX − testpmd RX`,
     };
   } finally {
-    await tx?.quit();
-    await rx?.quit();
+    await tx?.stop();
+    await rx?.stop();
     await vpp.stop();
   }
 }

@@ -1,5 +1,6 @@
 // AF_UNIX SOCK_SEQPACKET sockets: listen, accept, connect (filesystem or exact-length abstract
-// names), and non-blocking sendmsg/recvmsg carrying SCM_RIGHTS fds and SCM_CREDENTIALS.
+// names), and non-blocking sendmsg/recvmsg carrying SCM_RIGHTS fds. The peer's credentials come
+// from SO_PEERCRED (peerCredentials), not from messages.
 // Every socket is non-blocking and close-on-exec. No retries and no protocol here.
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -50,13 +51,6 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
   int fd = NewSocket();
   if (fd < 0) {
     ThrowErrno(env, "socket", errno);
-    return env.Null();
-  }
-  int one = 1;
-  if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
-    int err = errno;
-    close(fd);
-    ThrowErrno(env, "setsockopt", err);
     return env.Null();
   }
   // fchmod on an unbound unix socket sets the mode of the file that bind() creates.
@@ -160,24 +154,24 @@ Napi::Value Send(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
-// recv(fd, into: Uint8Array, meta: Int32Array(6)): bytes received (0 = peer closed, -1 = nothing
+// recv(fd, into: Uint8Array, meta: Int32Array(3)): bytes received (0 = peer closed, -1 = nothing
 // pending). meta: [0] first fd received or -1, [1] count of further fds (already closed here),
-// [2] bit 0 MSG_TRUNC, bit 1 MSG_CTRUNC, [3..5] sender pid, uid, gid or -1.
+// [2] bit 0 MSG_TRUNC, bit 1 MSG_CTRUNC.
 Napi::Value Recv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckInt(info, 0, "fd") || !CheckTyped(info, 1, "into") || !CheckTyped(info, 2, "meta")) return env.Null();
   int fd = info[0].As<Napi::Number>().Int32Value();
   Napi::TypedArray into = info[1].As<Napi::TypedArray>();
   Napi::TypedArray metaArr = info[2].As<Napi::TypedArray>();
-  if (metaArr.TypedArrayType() != napi_int32_array || metaArr.ElementLength() < 6) {
-    Napi::TypeError::New(env, "meta must be an Int32Array of 6").ThrowAsJavaScriptException();
+  if (metaArr.TypedArrayType() != napi_int32_array || metaArr.ElementLength() < 3) {
+    Napi::TypeError::New(env, "meta must be an Int32Array of 3").ThrowAsJavaScriptException();
     return env.Null();
   }
   int32_t* meta = reinterpret_cast<int32_t*>(static_cast<uint8_t*>(metaArr.ArrayBuffer().Data()) + metaArr.ByteOffset());
   uint8_t* data = static_cast<uint8_t*>(into.ArrayBuffer().Data()) + into.ByteOffset();
   iovec iov{data, into.ByteLength()};
-  // Room for credentials and several fds, so that a peer sending too many is seen (and its fds closed).
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int) * 16)];
+  // Room for several fds, so that a peer sending too many is seen (and its fds closed).
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * 16)];
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -190,7 +184,6 @@ Napi::Value Recv(const Napi::CallbackInfo& info) {
   meta[0] = -1;
   meta[1] = 0;
   meta[2] = 0;
-  meta[3] = meta[4] = meta[5] = -1;
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
     ThrowErrno(env, "recvmsg", errno);
@@ -199,25 +192,17 @@ Napi::Value Recv(const Napi::CallbackInfo& info) {
   if (msg.msg_flags & MSG_TRUNC) meta[2] |= 1;
   if (msg.msg_flags & MSG_CTRUNC) meta[2] |= 2;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET) continue;
-    if (c->cmsg_type == SCM_RIGHTS) {
-      size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (size_t i = 0; i < count; i++) {
-        int rfd;
-        std::memcpy(&rfd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-        if (meta[0] < 0) {
-          meta[0] = rfd;
-        } else {
-          close(rfd);
-          meta[1]++;
-        }
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; i++) {
+      int rfd;
+      std::memcpy(&rfd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+      if (meta[0] < 0) {
+        meta[0] = rfd;
+      } else {
+        close(rfd);
+        meta[1]++;
       }
-    } else if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof(ucred))) {
-      ucred cred;
-      std::memcpy(&cred, CMSG_DATA(c), sizeof(cred));
-      meta[3] = cred.pid;
-      meta[4] = static_cast<int32_t>(cred.uid);
-      meta[5] = static_cast<int32_t>(cred.gid);
     }
   }
   return Napi::Number::New(env, static_cast<double>(n));

@@ -34,7 +34,6 @@ export const MsgType = {
   CONNECTED: 7,
   DISCONNECT: 8,
 } as const;
-export type MsgTypeValue = (typeof MsgType)[keyof typeof MsgType];
 
 /** ADD_RING flag bit 0: the ring carries slave → master packets (§5.6). */
 export const ADD_RING_FLAG_S2M = 1;

@@ -33,6 +33,11 @@ export interface NativeBinding {
   accept(fd: number): number;
   connect(name: string, abstract: boolean): number;
   send(fd: number, bytes: Uint8Array, passFd: number): number;
+  /**
+   * Receives one message into `into`: its length, 0 when the peer closed, -1 when nothing is pending.
+   * `meta` (an Int32Array of 3) gets [0] the first fd received or -1, [1] how many more came (closed
+   * already), [2] bit 0 MSG_TRUNC, bit 1 MSG_CTRUNC. The peer's credentials: peerCredentials().
+   */
   recv(fd: number, into: Uint8Array, meta: Int32Array): number;
   peerCredentials(fd: number): [pid: number, uid: number, gid: number];
   close(fd: number): void;

@@ -15,23 +15,14 @@ export interface ChannelHandler {
   onClose(error: Error): void;
 }
 
-/** Sender credentials of the last message (SCM_CREDENTIALS), when the socket has SO_PASSCRED. */
-export interface Credentials {
-  pid: number;
-  uid: number;
-  gid: number;
-}
-
 export class ControlChannel {
   #fd: number;
   readonly #binding: NativeBinding;
   readonly #poller: NativePoller;
   readonly #queue: { bytes: Buffer; fd: number }[] = [];
   readonly #rx = Buffer.alloc(MSG_SIZE + 1);
-  readonly #meta = new Int32Array(6);
+  readonly #meta = new Int32Array(3);
   #handler: ChannelHandler;
-  /** Credentials of the most recent message that carried them. */
-  credentials: Credentials | undefined;
 
   constructor(fd: number, binding: NativeBinding, handler: ChannelHandler) {
     this.#fd = fd;
@@ -136,7 +127,6 @@ export class ControlChannel {
         if (fd >= 0) this.#binding.close(fd);
         throw new ProtocolError('MEMIF_ERR_MFMSG', 'a control message carried more than one fd');
       }
-      if (meta[3] >= 0) this.credentials = { pid: meta[3], uid: meta[4], gid: meta[5] };
       if (n === 0) {
         if (fd >= 0) this.#binding.close(fd);
         throw new ProtocolError('MEMIF_ERR_DISCONNECTED', 'peer closed the control connection');

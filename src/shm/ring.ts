@@ -69,10 +69,6 @@ export class Ring {
     return Atomics.load(this.u16, this.tailIndex);
   }
 
-  get flags(): number {
-    return Atomics.load(this.u16, this.flagsIndex);
-  }
-
   /** Consumer side: sets or clears the interrupt mask (the consumer owns the flags word). */
   setFlags(value: number): void {
     Atomics.store(this.u16, this.flagsIndex, value);

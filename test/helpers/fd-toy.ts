@@ -114,7 +114,7 @@ export class FdToy {
         if (conn < 0) await new Promise((r) => setTimeout(r, 10));
       }
       if (conn < 0) throw new Error('fd toy never connected');
-      const meta = new Int32Array(6);
+      const meta = new Int32Array(3);
       const into = Buffer.alloc(16);
       let n = -1;
       for (let i = 0; i < 500 && n < 0; i++) {

@@ -76,7 +76,7 @@ export class HostileConn {
   constructor(fd: number) {
     this.fd = fd;
     const rx = Buffer.alloc(MSG_SIZE * 2);
-    const meta = new Int32Array(6);
+    const meta = new Int32Array(3);
     this.#poller = new this.b.Poller(fd, () => {
       for (;;) {
         let n: number;

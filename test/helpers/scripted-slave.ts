@@ -57,7 +57,7 @@ export class ScriptedSlave {
   constructor(socketPath: string) {
     this.fd = this.b.connect(socketPath, false);
     const rx = Buffer.alloc(256);
-    const meta = new Int32Array(6);
+    const meta = new Int32Array(3);
     this.#poller = new this.b.Poller(this.fd, () => {
       for (;;) {
         let n: number;

@@ -4,9 +4,9 @@
 // source MAC varies with the sequence number, so VPP's tx hash (hash-eth-l34) spreads the frames
 // over every tx queue placed on its thread.
 import assert from 'node:assert/strict';
+import { VPP_WAIT_MS, type Vpp } from '../../peers/vpp.js';
 import { Memif, type MemifError } from '../../src/index.js';
 import { frame } from './interop.js';
-import { VPP_WAIT_MS, type Vpp } from './vpp.js';
 
 /** A frame of `size` bytes (≥ 21) from side `tag` (1 or 2): queue at 14, sequence number at 16, tag at 20. */
 export function l2Frame(size: number, tag: number, queue: number, seq: number): Buffer {

@@ -4,10 +4,10 @@
 // RX-packets equal what txBurst queued and what details() counted.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { PEER_WAIT_MS, TESTPMD_MISSING, Testpmd, testpmdAvailable } from '../../peers/testpmd.js';
 import { Memif } from '../../src/index.js';
 import { internetChecksum } from '../../src/packet/checksum.js';
 import { frame } from '../helpers/interop.js';
-import { PEER_WAIT_MS, TESTPMD_MISSING, Testpmd, testpmdAvailable } from '../helpers/testpmd.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const tick = () => new Promise((r) => setImmediate(r));

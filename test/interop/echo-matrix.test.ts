@@ -5,9 +5,9 @@
 // 1 and 2 queues, rings of 2^8 and 2^12, buffers of 1024 and 2048, and a zero-copy client.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { PEER_WAIT_MS, TESTPMD_MISSING, Testpmd, testpmdAvailable } from '../../peers/testpmd.js';
 import { Memif } from '../../src/index.js';
 import { chainSizes, echoCheck, macswapped } from '../helpers/interop.js';
-import { PEER_WAIT_MS, TESTPMD_MISSING, Testpmd, testpmdAvailable } from '../helpers/testpmd.js';
 import { tempDir } from '../helpers/tmp.js';
 
 interface Case {

@@ -4,11 +4,11 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
+import { PEER_WAIT_MS, TESTPMD_MISSING, Testpmd, testpmdAvailable } from '../../peers/testpmd.js';
 import { type DisconnectInfo, Memif } from '../../src/index.js';
 import { countingLogger } from '../helpers/hostile.js';
 import { echoCheck, frame, macswapped } from '../helpers/interop.js';
 import { newFds, type Resources, settle, snapshot } from '../helpers/resources.js';
-import { PEER_WAIT_MS, TESTPMD_MISSING, Testpmd, testpmdAvailable } from '../helpers/testpmd.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** Keeps sending and reading frames until `stop` is set or the link drops. */

@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
+import { PEER_WAIT_MS, TESTPMD_MISSING, Testpmd, testpmdAvailable } from '../../peers/testpmd.js';
 import { Memif, type MemifError } from '../../src/index.js';
 import { echoCheck, macswapped } from '../helpers/interop.js';
-import { PEER_WAIT_MS, TESTPMD_MISSING, Testpmd, testpmdAvailable } from '../helpers/testpmd.js';
 import { tempDir } from '../helpers/tmp.js';
 
 async function firstError(iface: Memif): Promise<MemifError> {

@@ -11,8 +11,8 @@
 // queues than it has; the same exchange through an L2 bridge domain.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Vpp, vppSkip } from '../../peers/vpp.js';
 import { chainSizes } from '../helpers/interop.js';
-import { Vpp, vppSkip } from '../helpers/vpp.js';
 import { type L2Pair, l2Exchange, openL2Pair, type PairCase, parseMemifRings } from '../helpers/vpp-l2.js';
 
 const cases: PairCase[] = [

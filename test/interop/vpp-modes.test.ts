@@ -4,8 +4,8 @@
 // interfaces of ours and pings our ip-mode responder. One VPP for this file.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { VPP_WAIT_MS, Vpp, vppSkip } from '../../peers/vpp.js';
 import { type Memif, packet } from '../../src/index.js';
-import { VPP_WAIT_MS, Vpp, vppSkip } from '../helpers/vpp.js';
 import { type L2Pair, l2Exchange, openL2Pair, type PairCase } from '../helpers/vpp-l2.js';
 
 const { internetChecksum, respond, parseIPv4, parseMac } = packet;

@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
+import { VPP_WAIT_MS, Vpp, vppSkip } from '../../peers/vpp.js';
 import { type DisconnectInfo, Memif } from '../../src/index.js';
 import { ChildPeer } from '../helpers/child-peer.js';
 import { echoCheck } from '../helpers/interop.js';
 import { newFds, type Resources, settle, snapshot } from '../helpers/resources.js';
 import { tempDir } from '../helpers/tmp.js';
-import { VPP_WAIT_MS, Vpp, vppSkip } from '../helpers/vpp.js';
 import { l2Exchange, l2Frame, vppConnected } from '../helpers/vpp-l2.js';
 
 /**

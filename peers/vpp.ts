@@ -1,7 +1,7 @@
-// FD.io VPP as a real memif peer for interop tests. VPP is built once per machine from the source
-// snapshot in ../shared/peers/vpp (build.sh: core + memif and ping plugins, no DPDK, no hugepages)
-// into a cache folder outside the repo (VPP_CACHE, default /var/cache/memif-ts/vpp); a finished build
-// is reused. Each test file starts its own VPP with a temporary folder (CLI socket, log, stats and
+// FD.io VPP as a real memif peer, for the interop tests (test/interop/) and the benchmark
+// (bench/vpp.ts). VPP is built once per machine from the source snapshot in ../shared/peers/vpp
+// (build.sh: core + memif and ping plugins, no DPDK, no hugepages) into a cache folder outside the
+// repo (VPP_CACHE, default /var/cache/memif-ts/vpp); a finished build is reused. Each test file starts its own VPP with a temporary folder (CLI socket, log, stats and
 // API sockets) and its own API segment prefix, waits for its CLI, drives it with vppctl, keeps its
 // log and the commands it ran (with their output) for failure messages, and stops it by pid (its
 // process group: VPP runs under `timeout`, so it dies at its time limit even if we are killed).
@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root (this file runs from out/test/helpers/). */
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+/** The repository root (this file runs from out/peers/). */
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The VPP peer kit: source snapshot, build.sh, startup.conf.in. */
 export const VPP_PEER_DIR = process.env.VPP_PEER_DIR ?? resolve(REPO, '../shared/peers/vpp');
 /** Where VPP is built (one folder per snapshot); .ci/run uses the same default. */
