@@ -116,6 +116,9 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
   #lastFailure = '';
   #peerCredentials: MemifDetails['peerCredentials'];
   readonly #waiters = new Set<() => void>();
+  /** waitForConnect() callers, told before the user's 'connect' / 'close' listeners. */
+  readonly #onConnectWaiters = new Set<() => void>();
+  readonly #onCloseWaiters = new Set<() => void>();
   readonly #logLimit = new LogLimiter();
   /** Int32Array[0] = 1 while this connection lives; shared with queues handed to workers. */
   #link = new SharedArrayBuffer(4);
@@ -330,8 +333,8 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const settle = (err?: unknown) => {
-        this.off('connect', onConnect);
-        this.off('close', onClosed);
+        this.#onConnectWaiters.delete(onConnect);
+        this.#onCloseWaiters.delete(onClosed);
         signal?.removeEventListener('abort', onAbort);
         clearTimeout(timer);
         if (err === undefined) resolve();
@@ -340,8 +343,9 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
       const onConnect = () => settle();
       const onClosed = () => settle(new StateError('MEMIF_ERR_NOCONN', 'interface is closed'));
       const onAbort = () => settle(signal?.reason);
-      this.on('connect', onConnect);
-      this.on('close', onClosed);
+      // Not event listeners: a user's listener that throws must not keep these from running.
+      this.#onConnectWaiters.add(onConnect);
+      this.#onCloseWaiters.add(onClosed);
       signal?.addEventListener('abort', onAbort, { once: true });
       if (timeoutMs !== undefined && timeoutMs !== Number.POSITIVE_INFINITY) {
         timer = setTimeout(
@@ -400,7 +404,8 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     this.#listener?.unregister(this);
     this.#listener = undefined;
     this.#wake();
-    this.emit('close');
+    for (const w of [...this.#onCloseWaiters]) w();
+    this.#notify('close');
   }
 
   // ---- MasterEndpoint (called by the listener and connections) ----
@@ -450,8 +455,9 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
       peer: info.remoteName,
       peerInterface: info.remoteInterfaceName,
     });
-    this.emit('connect');
     this.#wake();
+    for (const w of [...this.#onConnectWaiters]) w();
+    this.#notify('connect');
   }
 
   /** @internal */
@@ -471,14 +477,15 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     this.#info = undefined;
     const reason = conn.reason ?? error.message;
     this.#lastReason = reason;
+    // Every state change first (the retry included), the user's listeners last (see #notify).
+    if (this.options.role === 'slave') this.#scheduleRetry();
+    this.#wake();
     if (wasConnected) {
       this.options.logger.info('memif: disconnected', { id: this.options.id, reason });
-      this.emit('disconnect', { reason, error });
+      this.#notify('disconnect', { reason, error });
     } else if (!this.#closed) {
       this.#report(error);
     }
-    this.#wake();
-    if (this.options.role === 'slave') this.#scheduleRetry();
   }
 
   // ---- internals ----
@@ -507,8 +514,24 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
   }
 
   #onInterrupt(queueId: number): void {
-    this.emit('interrupt', queueId);
     this.#wake();
+    this.#notify('interrupt', queueId);
+  }
+
+  /**
+   * Emits an event to the user's listeners, always as the last step of what memif-ts does (its
+   * own state is complete and consistent by then). A listener that throws cannot skip anything
+   * of ours: its exception is rethrown on process.nextTick, so it reaches 'uncaughtException'
+   * as an exception in any other callback would — never the connection, the retry or close().
+   */
+  #notify<K extends keyof MemifEvents>(event: K, ...args: MemifEvents[K]): void {
+    try {
+      (this as EventEmitter).emit(event, ...args);
+    } catch (err) {
+      process.nextTick(() => {
+        throw err;
+      });
+    }
   }
 
   #wake(): void {
@@ -529,7 +552,7 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     }
     this.#lastFailure = error.message;
     if (this.listenerCount('error') > 0) {
-      this.emit('error', error);
+      this.#notify('error', error);
       return;
     }
     const held = this.#logLimit.admit(error.errorName);

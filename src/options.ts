@@ -15,8 +15,8 @@ import {
   NAME_FIELD_SIZE,
   SECRET_FIELD_SIZE,
 } from './constants.js';
-import { InvalidArgumentError } from './errors.js';
-import { defaultLogger, type Logger } from './log.js';
+import { describe, InvalidArgumentError } from './errors.js';
+import { defaultLogger, guardLogger, type Logger, logLevels } from './log.js';
 import type { RxMode } from './queue/rx.js';
 import { computeLayout } from './shm/layout.js';
 
@@ -143,8 +143,8 @@ const hints: Record<string, string> = {
   client: "use role: 'slave'",
 };
 
-function fail(message: string): never {
-  throw new InvalidArgumentError(message);
+function fail(message: string, cause?: unknown): never {
+  throw new InvalidArgumentError(message, 'MEMIF_ERR_INVAL_ARG', cause === undefined ? undefined : { cause });
 }
 
 function int(o: Record<string, unknown>, key: string, def: number, min: number, max: number): number {
@@ -177,6 +177,23 @@ function oneOf<T extends string>(
     fail(`option '${key}' must be one of ${allowed.map((a) => `'${a}'`).join(', ')}; got ${JSON.stringify(v)}`);
   }
   return v as T;
+}
+
+/** Reads the logger's four methods once, each inside a try; the result can never throw. */
+function readLogger(value: unknown): Logger {
+  if (typeof value !== 'object' || value === null) fail(`option 'logger' must be an object; got ${describe(value)}`);
+  const methods = {} as Logger;
+  for (const m of logLevels) {
+    let f: unknown;
+    try {
+      f = (value as Record<string, unknown>)[m];
+    } catch (err) {
+      fail(`option 'logger' could not be read (its ${m}() method)`, err);
+    }
+    if (typeof f !== 'function') fail(`option 'logger' must have a ${m}() method; got ${describe(f)}`);
+    methods[m] = f as Logger['debug'];
+  }
+  return guardLogger(value, methods);
 }
 
 /** Checks `options` and applies the defaults. Throws InvalidArgumentError on the first bad option. */
@@ -216,12 +233,7 @@ export function resolveOptions(options: MemifOptions): ResolvedOptions {
   const cacheLineSize = int(o, 'cacheLineSize', DEFAULT_CACHE_LINE_SIZE, 64, 128);
   if (cacheLineSize !== 64 && cacheLineSize !== 128)
     fail(`option 'cacheLineSize' must be 64 or 128; got ${cacheLineSize}`);
-  if (o.logger !== undefined) {
-    const l = o.logger as Record<string, unknown>;
-    for (const m of ['debug', 'info', 'warn', 'error']) {
-      if (typeof l?.[m] !== 'function') fail(`option 'logger' must have a ${m}() method`);
-    }
-  }
+  const logger = o.logger === undefined ? defaultLogger : readLogger(o.logger);
   let socketOwner: ResolvedOptions['socketOwner'];
   if (o.socketOwner !== undefined) {
     const so = o.socketOwner as { uid?: unknown; gid?: unknown } | null;
@@ -256,7 +268,7 @@ export function resolveOptions(options: MemifOptions): ResolvedOptions {
     socketOwner,
     allowUnsealedRegions: o.allowUnsealedRegions === true,
     authorize: o.authorize as ResolvedOptions['authorize'],
-    logger: (o.logger as Logger | undefined) ?? defaultLogger,
+    logger,
   };
   if (role === 'slave') {
     // Every buffer offset is a u32 (§4): the slave's whole region must stay below 4 GiB.

@@ -1,0 +1,58 @@
+// Liveness checks of the misuse and exhaustion suites: a timer that must keep firing through an
+// attack (the event loop kept turning: its largest gap stays under a generous bound — a liveness
+// check, not a performance one), and a capture of exceptions that reach 'uncaughtException'.
+import assert from 'node:assert/strict';
+
+/** Watches the event loop: an interval that records the largest gap between its runs. */
+export class LoopWatch {
+  maxGapMs = 0;
+  ticks = 0;
+  #last = performance.now();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(intervalMs = 10) {
+    this.#timer = setInterval(() => {
+      const now = performance.now();
+      this.maxGapMs = Math.max(this.maxGapMs, now - this.#last);
+      this.#last = now;
+      this.ticks++;
+    }, intervalMs);
+  }
+
+  /** Stops watching; asserts the timer fired and never waited more than `boundMs` (default 1 s). */
+  assertAlive(label: string, boundMs = 1000): void {
+    clearInterval(this.#timer);
+    const now = performance.now();
+    this.maxGapMs = Math.max(this.maxGapMs, now - this.#last);
+    assert.ok(this.ticks > 0, `the event loop timer never fired (${label})`);
+    assert.ok(
+      this.maxGapMs < boundMs,
+      `the event loop stalled for ${Math.round(this.maxGapMs)} ms (bound ${boundMs} ms) during ${label}`,
+    );
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+/**
+ * Takes over 'uncaughtException' (the test runner's own handler is set aside) and records what
+ * reaches it, until restore().
+ */
+export function captureUncaught(): { errors: unknown[]; restore(): void } {
+  const saved = process.listeners('uncaughtException');
+  const errors: unknown[] = [];
+  const capture = (err: unknown) => {
+    errors.push(err);
+  };
+  process.removeAllListeners('uncaughtException');
+  process.on('uncaughtException', capture);
+  return {
+    errors,
+    restore: () => {
+      process.off('uncaughtException', capture);
+      for (const l of saved) process.on('uncaughtException', l);
+    },
+  };
+}
