@@ -19,8 +19,13 @@ export class LoopWatch {
     }, intervalMs);
   }
 
-  /** Stops watching; asserts the timer fired and never waited more than `boundMs` (default 1 s). */
-  assertAlive(label: string, boundMs = 1000): void {
+  /**
+   * Waits for the timer to fire once more, stops watching, and asserts it never waited more than
+   * `boundMs` (default 1 s) between two runs.
+   */
+  async assertAlive(label: string, boundMs = 1000): Promise<void> {
+    const ticks = this.ticks;
+    while (this.ticks === ticks) await new Promise((r) => setTimeout(r, 5));
     clearInterval(this.#timer);
     const now = performance.now();
     this.maxGapMs = Math.max(this.maxGapMs, now - this.#last);

@@ -127,7 +127,7 @@ describe('a flood while async authorize() is pending', () => {
           await good.close();
         }
       });
-      loop.assertAlive(label);
+      await loop.assertAlive(label);
     }
 
     test(`${FLOOD} ADD_RINGs, each with an eventfd, after INIT`, T, () => attack('ADD_RING + fd flood', true));
@@ -208,7 +208,7 @@ describe('a flood while async authorize() is pending', () => {
       }
       await assertReleased(before, label);
       assertQuietLog(logger, mark, 3, label);
-      loop.assertAlive(label);
+      await loop.assertAlive(label);
       await bystander.check(label);
     });
   });

@@ -147,7 +147,7 @@ describe('a master out of fds, flooded with connections', () => {
       assert.equal(fin.memfdMapsEqual, true);
       assert.equal(fin.addonMappings[1], fin.addonMappings[0]);
       assert.equal(await child.exited, 0);
-      watch.assertAlive('the flood (parent)');
+      await watch.assertAlive('the flood (parent)');
       await assertReleased(baseline, 'the flood (parent)');
     } finally {
       await slave?.close();

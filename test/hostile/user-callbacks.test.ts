@@ -56,11 +56,11 @@ describe('user callbacks that throw, and a logger that throws', () => {
       await body(path, cap.errors);
       // Let any exception rethrown on nextTick arrive before the capture ends.
       await sleep(1);
+      await watch.assertAlive(label);
     } finally {
       cap.restore();
       watch.stop();
     }
-    watch.assertAlive(label);
     await bystander.check(label);
     await assertReleased(baseline, label);
     return cap.errors;
