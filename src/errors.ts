@@ -160,6 +160,7 @@ const describeOptions = {
  * objects whose toString or inspect method throws — all are described, at most 80 characters.
  */
 export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
   let text: string;
   try {
     text = inspect(value, describeOptions);

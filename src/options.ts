@@ -151,7 +151,7 @@ function int(o: Record<string, unknown>, key: string, def: number, min: number, 
   const v = o[key];
   if (v === undefined) return def;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    fail(`option '${key}' must be an integer from ${min} to ${max}; got ${JSON.stringify(v)}`);
+    fail(`option '${key}' must be an integer from ${min} to ${max}; got ${describe(v)}`);
   }
   return v;
 }
@@ -160,7 +160,7 @@ function name(o: Record<string, unknown>, key: string, def: string): string {
   const v = o[key];
   if (v === undefined) return def;
   if (typeof v !== 'string' || Buffer.byteLength(v) > NAME_FIELD_SIZE - 1) {
-    fail(`option '${key}' must be a string of at most ${NAME_FIELD_SIZE - 1} bytes; got ${JSON.stringify(v)}`);
+    fail(`option '${key}' must be a string of at most ${NAME_FIELD_SIZE - 1} bytes; got ${describe(v)}`);
   }
   return v;
 }
@@ -174,9 +174,41 @@ function oneOf<T extends string>(
   const v = o[key];
   if (v === undefined && def !== undefined) return def;
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-    fail(`option '${key}' must be one of ${allowed.map((a) => `'${a}'`).join(', ')}; got ${JSON.stringify(v)}`);
+    fail(`option '${key}' must be one of ${allowed.map((a) => `'${a}'`).join(', ')}; got ${describe(v)}`);
   }
   return v as T;
+}
+
+/**
+ * Reads every option exactly once, each inside a try, into a plain record: a getter that throws
+ * (or a Proxy) becomes an InvalidArgumentError with the exception as `cause`, and a getter cannot
+ * answer one thing to the check and another to the use.
+ */
+function snapshot(options: unknown): Record<string, unknown> {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    fail(`options must be an object; got ${describe(options)}`);
+  }
+  let keys: string[];
+  try {
+    keys = Object.keys(options);
+  } catch (err) {
+    fail('options could not be read (listing its keys threw)', err);
+  }
+  for (const key of keys) {
+    if (!known.has(key)) {
+      const hint = hints[key];
+      fail(`unknown option '${key.slice(0, 60)}'${hint ? `: ${hint}` : ''}`);
+    }
+  }
+  const o: Record<string, unknown> = Object.create(null);
+  for (const key of known) {
+    try {
+      o[key] = (options as Record<string, unknown>)[key];
+    } catch (err) {
+      fail(`option '${key}' could not be read`, err);
+    }
+  }
+  return o;
 }
 
 /** Reads the logger's four methods once, each inside a try; the result can never throw. */
@@ -198,19 +230,12 @@ function readLogger(value: unknown): Logger {
 
 /** Checks `options` and applies the defaults. Throws InvalidArgumentError on the first bad option. */
 export function resolveOptions(options: MemifOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) fail('options must be an object');
-  const o = options as unknown as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!known.has(key)) {
-      const hint = hints[key];
-      fail(`unknown option '${key}'${hint ? `: ${hint}` : ''}`);
-    }
-  }
+  const o = snapshot(options);
   const role = oneOf(o, 'role', undefined, ['master', 'slave'] as const);
-  const socketPath = o.socketPath ?? DEFAULT_SOCKET_PATH;
+  const socketPath = o.socketPath === undefined ? DEFAULT_SOCKET_PATH : o.socketPath;
   if (typeof socketPath !== 'string' || socketPath.length === 0 || socketPath === '@') {
     fail(
-      `option 'socketPath' must be a non-empty path, or '@name' for an abstract socket; got ${JSON.stringify(socketPath)}`,
+      `option 'socketPath' must be a non-empty path, or '@name' for an abstract socket; got ${describe(socketPath)}`,
     );
   }
   const pathBytes = Buffer.byteLength(socketPath.startsWith('@') ? socketPath.slice(1) : socketPath);
@@ -221,7 +246,9 @@ export function resolveOptions(options: MemifOptions): ResolvedOptions {
   let secret: Buffer | undefined;
   if (o.secret !== undefined) {
     if (typeof o.secret !== 'string' || o.secret.length === 0 || o.secret.includes('\0')) {
-      fail("option 'secret' must be a non-empty string without NUL");
+      fail(
+        `option 'secret' must be a non-empty string without NUL; got ${typeof o.secret === 'string' ? 'a string' : describe(o.secret)}`,
+      );
     }
     secret = Buffer.from(o.secret, 'utf8');
     if (secret.length > SECRET_FIELD_SIZE - 1) {
@@ -236,17 +263,27 @@ export function resolveOptions(options: MemifOptions): ResolvedOptions {
   const logger = o.logger === undefined ? defaultLogger : readLogger(o.logger);
   let socketOwner: ResolvedOptions['socketOwner'];
   if (o.socketOwner !== undefined) {
-    const so = o.socketOwner as { uid?: unknown; gid?: unknown } | null;
-    const id = (v: unknown) =>
-      v === undefined || (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** 32);
-    if (typeof so !== 'object' || so === null || !id(so.uid) || !id(so.gid)) {
-      fail("option 'socketOwner' must be { uid?, gid? } with ids from 0 to 2^32 - 1");
+    const so = o.socketOwner;
+    const rule = "option 'socketOwner' must be { uid?, gid? } with ids from 0 to 2^32 - 1";
+    if (typeof so !== 'object' || so === null || Array.isArray(so)) fail(`${rule}; got ${describe(so)}`);
+    let uid: unknown;
+    let gid: unknown;
+    try {
+      uid = (so as { uid?: unknown }).uid;
+      gid = (so as { gid?: unknown }).gid;
+    } catch (err) {
+      fail(`option 'socketOwner' could not be read`, err);
     }
-    socketOwner = { uid: (so.uid as number | undefined) ?? -1, gid: (so.gid as number | undefined) ?? -1 };
+    const id = (v: unknown) =>
+      v === undefined || (Number.isInteger(v) && (v as number) >= 0 && (v as number) < 2 ** 32);
+    if (!id(uid) || !id(gid)) fail(`${rule}; got { uid: ${describe(uid)}, gid: ${describe(gid)} }`);
+    socketOwner = { uid: (uid as number | undefined) ?? -1, gid: (gid as number | undefined) ?? -1 };
   }
-  if (o.authorize !== undefined && typeof o.authorize !== 'function') fail("option 'authorize' must be a function");
+  if (o.authorize !== undefined && typeof o.authorize !== 'function') {
+    fail(`option 'authorize' must be a function; got ${describe(o.authorize)}`);
+  }
   if (o.allowUnsealedRegions !== undefined && typeof o.allowUnsealedRegions !== 'boolean') {
-    fail("option 'allowUnsealedRegions' must be a boolean");
+    fail(`option 'allowUnsealedRegions' must be a boolean; got ${describe(o.allowUnsealedRegions)}`);
   }
   const r: ResolvedOptions = {
     role,
