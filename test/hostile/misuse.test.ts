@@ -7,6 +7,7 @@
 // kept passing traffic, and fds and mappings are back to baseline.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { describe as describeValue } from '../../src/errors.js';
 import {
   InvalidArgumentError,
   Memif,
@@ -279,6 +280,10 @@ describe('caller misuse: every public method with every bad value', () => {
       const params: Param[] = [
         { name: 'txBurst(queueId)', call: (v) => slave.txBurst(v as number, good), errorName: QID },
         { name: 'txBurst(packets)', call: (v) => slave.txBurst(0, v as Buffer[]), valid: ['[]'] },
+        {
+          name: 'txBurst(packets[i])',
+          call: (v) => slave.txBurst(0, [good[0], v as Buffer]),
+        },
         { name: 'txBurst(count)', call: (v) => slave.txBurst(0, [], v as number), valid: ['undefined'] },
         { name: 'rxBurst(queueId)', call: (v) => master.rxBurst(v as number), errorName: QID },
         { name: 'rxBurst(max)', call: (v) => master.rxBurst(0, v as number), valid: ['undefined'] },
@@ -460,6 +465,35 @@ describe('caller misuse: every public method with every bad value', () => {
     await watch.assertAlive('packet helper misuse');
     await bystander.check('after packet helper misuse');
   });
+});
+
+test('describe(): any value, never a throw, never user code', () => {
+  let ran = 0;
+  const cyclic: Record<string, unknown> = { a: 1 };
+  cyclic.self = cyclic;
+  const sneaky = {
+    get x() {
+      ran++;
+      return 1;
+    },
+    toString() {
+      ran++;
+      throw new UserError('toString');
+    },
+    [Symbol.for('nodejs.util.inspect.custom')]() {
+      ran++;
+      throw new UserError('inspect');
+    },
+  };
+  const values = [...BAD.map((b) => b.value), cyclic, sneaky, Object.create(null), 'x'.repeat(500), -0, () => 1];
+  for (const v of values) {
+    const d = describeValue(v);
+    assert.equal(typeof d, 'string');
+    assert.ok(d.length > 0 && d.length <= 80, d);
+  }
+  assert.equal(describeValue(1n), '1n');
+  assert.equal(describeValue('0'), '"0"');
+  assert.equal(ran, 0, 'no getter, toString or inspect method of the value ran');
 });
 
 /** The table really ran: at least `min` refusals were checked. */
