@@ -1,6 +1,7 @@
 // MemifError and its families. Numeric codes keep the numbering of libmemif's error list as the
 // govpp adapter exposes it (1 … 37, then 100 … 102), so users of the Go adapter recognise them;
 // 38 and 39 are libmemif's later additions. Match on `code` or `name`, never on the message.
+import { inspect } from 'node:util';
 
 /** Every error code, by libmemif name. */
 export const ErrorCodes = {
@@ -136,11 +137,41 @@ export class MemifError extends Error {
   }
 }
 
-/** A caller passed a bad option or argument. */
+/** A caller passed a bad option or argument. `cause`: what reading it threw, if it did. */
 export class InvalidArgumentError extends MemifError {
-  constructor(message: string, name: ErrorName = 'MEMIF_ERR_INVAL_ARG') {
-    super(name, message);
+  constructor(message: string, name: ErrorName = 'MEMIF_ERR_INVAL_ARG', options?: { cause?: unknown }) {
+    super(name, message, options);
   }
+}
+
+const describeOptions = {
+  depth: 1,
+  breakLength: Number.POSITIVE_INFINITY,
+  maxArrayLength: 4,
+  maxStringLength: 40,
+  getters: false,
+  customInspect: false,
+  showProxy: false,
+} as const;
+
+/**
+ * A short description of any value for an error message. Never throws and runs no user code:
+ * BigInt, Symbol, cycles, getters (not called), Proxies (their target is shown, no trap runs),
+ * objects whose toString or inspect method throws — all are described, at most 80 characters.
+ */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  let text: string;
+  try {
+    text = inspect(value, describeOptions);
+  } catch {
+    try {
+      text = Object.prototype.toString.call(value);
+    } catch {
+      text = `a value of type ${typeof value}`;
+    }
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 /** The peer sent something the protocol does not allow (malformed message, bad descriptor, …). */

@@ -8,7 +8,7 @@ import { MasterListener, parseSocketPath } from './control/listener.js';
 import type { MasterConnection, MasterEndpoint } from './control/master.js';
 import type { SessionInfo, SessionRing } from './control/session.js';
 import { SlaveConnection } from './control/slave.js';
-import { InvalidArgumentError, MemifError, StateError, SystemError } from './errors.js';
+import { describe, InvalidArgumentError, MemifError, StateError, SystemError } from './errors.js';
 import { LogLimiter } from './log.js';
 import { type NativeBinding, native } from './native.js';
 import { type MemifOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -97,6 +97,35 @@ export interface MemifEvents {
 
 const DEFAULT_BURST = 256;
 
+/** True when `value instanceof C`, false (instead of a throw) for a Proxy whose traps throw. */
+function isInstance(value: unknown, C: abstract new (...args: never[]) => unknown): boolean {
+  try {
+    return value instanceof C;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads `keys` of an options argument once each, inside a try: undefined gives {}, anything but a
+ * plain object, or a property that throws when read, is an InvalidArgumentError.
+ */
+function readArgs<K extends string>(value: unknown, what: string, keys: readonly K[]): Partial<Record<K, unknown>> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidArgumentError(`${what} must be an object; got ${describe(value)}`);
+  }
+  const out: Partial<Record<K, unknown>> = {};
+  for (const k of keys) {
+    try {
+      out[k] = (value as Record<K, unknown>)[k];
+    } catch (err) {
+      throw new InvalidArgumentError(`${what}.${k} could not be read`, 'MEMIF_ERR_INVAL_ARG', { cause: err });
+    }
+  }
+  return out;
+}
+
 /**
  * A memif interface. Create it with `await Memif.create(options)`, wait for `connect`, then move
  * packets with `txBurst` / `rxBurst` (or `for await (const burst of memif.receive(q))`). A slave
@@ -117,6 +146,9 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
   #lastFailure = '';
   #peerCredentials: MemifDetails['peerCredentials'];
   readonly #waiters = new Set<() => void>();
+  /** waitForConnect() callers, told before the user's 'connect' / 'close' listeners. */
+  readonly #onConnectWaiters = new Set<() => void>();
+  readonly #onCloseWaiters = new Set<() => void>();
   readonly #logLimit = new LogLimiter();
   /** Int32Array[0] = 1 while this connection lives; shared with queues handed to workers. */
   #link = new SharedArrayBuffer(4);
@@ -173,15 +205,28 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
    * Copies packets[0 .. count) into shared buffers of queue `queueId` and returns how many were
    * queued. Never blocks: a full ring takes fewer. A packet larger than one buffer is chained.
    */
-  txBurst(queueId: number, packets: readonly Uint8Array[], count = packets.length): number {
+  txBurst(queueId: number, packets: readonly Uint8Array[], count?: number): number {
     const q = this.#queue(this.#tx, queueId, 'tx');
-    if (!Array.isArray(packets)) throw new InvalidArgumentError('packets must be an array of Buffers');
-    if (!Number.isInteger(count) || count < 0 || count > packets.length) {
-      throw new InvalidArgumentError(
-        `count must be an integer from 0 to packets.length (${packets.length}); got ${count}`,
-      );
+    if (!Array.isArray(packets)) {
+      throw new InvalidArgumentError(`packets must be an array of Buffers; got ${describe(packets)}`);
     }
-    const n = q.burst(packets, count);
+    let n: number;
+    try {
+      const length = packets.length;
+      const c = count === undefined ? length : count;
+      if (!(Number.isInteger(c) && c >= 0 && c <= length)) {
+        throw new InvalidArgumentError(
+          `count must be an integer from 0 to packets.length (${length}); got ${describe(count)}`,
+        );
+      }
+      n = q.burst(packets, c);
+    } catch (err) {
+      // Only a Proxy (of the array or of an element) makes reading the packets throw.
+      if (err instanceof MemifError) throw err;
+      throw new InvalidArgumentError(`packets could not be read: ${describe(err)}`, 'MEMIF_ERR_INVAL_ARG', {
+        cause: err,
+      });
+    }
     if (q.fault !== undefined) this.#onQueueFault(q.fault);
     return n;
   }
@@ -189,7 +234,9 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
   /** Up to `max` received packets of queue `queueId`, as Buffers the caller owns. */
   rxBurst(queueId: number, max = DEFAULT_BURST): Buffer[] {
     const q = this.#queue(this.#rx, queueId, 'rx');
-    if (!Number.isInteger(max) || max < 1) throw new InvalidArgumentError(`max must be a positive integer; got ${max}`);
+    if (!(Number.isInteger(max) && max >= 1)) {
+      throw new InvalidArgumentError(`max must be a positive integer; got ${describe(max)}`);
+    }
     const out = q.burst(max);
     if (q.fault !== undefined) this.#onQueueFault(q.fault);
     return out;
@@ -204,7 +251,9 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
    */
   rxBurstZeroCopy(queueId: number, max = DEFAULT_BURST): RxBurst {
     const q = this.#queue(this.#rx, queueId, 'rx');
-    if (!Number.isInteger(max) || max < 1) throw new InvalidArgumentError(`max must be a positive integer; got ${max}`);
+    if (!(Number.isInteger(max) && max >= 1)) {
+      throw new InvalidArgumentError(`max must be a positive integer; got ${describe(max)}`);
+    }
     const burst = q.burstZeroCopy(max);
     if (q.fault !== undefined) this.#onQueueFault(q.fault);
     return burst;
@@ -218,8 +267,9 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
    */
   txAlloc(queueId: number, count = DEFAULT_BURST): TxBurst {
     const q = this.#queue(this.#tx, queueId, 'tx');
-    if (!Number.isInteger(count) || count < 1)
-      throw new InvalidArgumentError(`count must be a positive integer; got ${count}`);
+    if (!(Number.isInteger(count) && count >= 1)) {
+      throw new InvalidArgumentError(`count must be a positive integer; got ${describe(count)}`);
+    }
     const burst = q.alloc(count);
     if (q.fault !== undefined) this.#onQueueFault(q.fault);
     return burst;
@@ -234,7 +284,7 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
    */
   handOff(kind: 'rx' | 'tx', queueId: number): QueueHandle {
     if (kind !== 'rx' && kind !== 'tx')
-      throw new InvalidArgumentError(`kind must be 'rx' or 'tx'; got ${JSON.stringify(kind)}`);
+      throw new InvalidArgumentError(`kind must be 'rx' or 'tx'; got ${describe(kind)}`);
     const q = this.#queue<RxQueue | TxQueue>(kind === 'rx' ? this.#rx : this.#tx, queueId, kind);
     // The worker resumes where this thread's indices are: buffers of a burst still out would be
     // read (or written) by both threads, and given back to the peer under this thread's views.
@@ -274,11 +324,11 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
    */
   setRxMode(queueId: number, mode: RxMode): void {
     if (mode !== 'interrupt' && mode !== 'polling') {
-      throw new InvalidArgumentError(`rx mode must be 'interrupt' or 'polling'; got ${JSON.stringify(mode)}`);
+      throw new InvalidArgumentError(`rx mode must be 'interrupt' or 'polling'; got ${describe(mode)}`);
     }
-    if (!Number.isInteger(queueId) || queueId < 0 || queueId >= this.options.rxQueues) {
+    if (!(Number.isInteger(queueId) && queueId >= 0 && queueId < this.options.rxQueues)) {
       throw new InvalidArgumentError(
-        `rx queue id must be from 0 to ${this.options.rxQueues - 1}; got ${queueId}`,
+        `rx queue id must be from 0 to ${this.options.rxQueues - 1}; got ${describe(queueId)}`,
         'MEMIF_ERR_QID',
       );
     }
@@ -291,16 +341,22 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
    * Bursts of packets arriving on `queueId`, as they come: waits for interrupts (or, in polling
    * mode, yields to the event loop between empty polls), across reconnections, until close().
    */
-  async *receive(queueId = 0, options: { maxBurst?: number } = {}): AsyncGenerator<Buffer[], void, undefined> {
-    const max = options.maxBurst ?? DEFAULT_BURST;
-    if (!Number.isInteger(max) || max < 1)
-      throw new InvalidArgumentError(`maxBurst must be a positive integer; got ${max}`);
-    if (!Number.isInteger(queueId) || queueId < 0 || queueId >= this.options.rxQueues) {
+  receive(queueId = 0, options: { maxBurst?: number } = {}): AsyncGenerator<Buffer[], void, undefined> {
+    const o = readArgs(options, 'options', ['maxBurst'] as const);
+    const max = o.maxBurst === undefined ? DEFAULT_BURST : o.maxBurst;
+    if (!(Number.isInteger(max) && (max as number) >= 1)) {
+      throw new InvalidArgumentError(`maxBurst must be a positive integer; got ${describe(max)}`);
+    }
+    if (!(Number.isInteger(queueId) && queueId >= 0 && queueId < this.options.rxQueues)) {
       throw new InvalidArgumentError(
-        `rx queue id must be from 0 to ${this.options.rxQueues - 1}; got ${queueId}`,
+        `rx queue id must be from 0 to ${this.options.rxQueues - 1}; got ${describe(queueId)}`,
         'MEMIF_ERR_QID',
       );
     }
+    return this.#receive(queueId, max as number);
+  }
+
+  async *#receive(queueId: number, max: number): AsyncGenerator<Buffer[], void, undefined> {
     while (!this.#closed) {
       if (this.#info !== undefined && queueId < this.#rx.length) {
         const burst = this.rxBurst(queueId, max);
@@ -327,15 +383,28 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
    * client, for one, connects once and never retries, so a caller that must not hang bounds it.
    */
   waitForConnect(options: WaitForConnectOptions = {}): Promise<void> {
-    const { timeoutMs, signal } = options;
+    let timeoutMs: unknown;
+    let signal: AbortSignal | undefined;
+    try {
+      const o = readArgs(options, 'options', ['timeoutMs', 'signal'] as const);
+      timeoutMs = o.timeoutMs;
+      if (o.signal !== undefined && !isInstance(o.signal, AbortSignal)) {
+        throw new InvalidArgumentError(`signal must be an AbortSignal; got ${describe(o.signal)}`);
+      }
+      signal = o.signal as AbortSignal | undefined;
+    } catch (err) {
+      return Promise.reject(err);
+    }
     // A timer takes at most 2^31 − 1 ms (Node fires a longer one after 1 ms); Infinity: no timer.
     if (
       timeoutMs !== undefined &&
       timeoutMs !== Number.POSITIVE_INFINITY &&
-      !(Number.isFinite(timeoutMs) && timeoutMs >= 0 && timeoutMs <= 2 ** 31 - 1)
+      !(Number.isFinite(timeoutMs) && (timeoutMs as number) >= 0 && (timeoutMs as number) <= 2 ** 31 - 1)
     ) {
       return Promise.reject(
-        new InvalidArgumentError(`timeoutMs must be from 0 to ${2 ** 31 - 1} (or Infinity), got ${timeoutMs}`),
+        new InvalidArgumentError(
+          `timeoutMs must be from 0 to ${2 ** 31 - 1} (or Infinity), got ${describe(timeoutMs)}`,
+        ),
       );
     }
     if (this.#info !== undefined) return Promise.resolve();
@@ -344,8 +413,8 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const settle = (err?: unknown) => {
-        this.off('connect', onConnect);
-        this.off('close', onClosed);
+        this.#onConnectWaiters.delete(onConnect);
+        this.#onCloseWaiters.delete(onClosed);
         signal?.removeEventListener('abort', onAbort);
         clearTimeout(timer);
         if (err === undefined) resolve();
@@ -354,13 +423,14 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
       const onConnect = () => settle();
       const onClosed = () => settle(new StateError('MEMIF_ERR_NOCONN', 'interface is closed'));
       const onAbort = () => settle(signal?.reason);
-      this.on('connect', onConnect);
-      this.on('close', onClosed);
+      // Not event listeners: a user's listener that throws must not keep these from running.
+      this.#onConnectWaiters.add(onConnect);
+      this.#onCloseWaiters.add(onClosed);
       signal?.addEventListener('abort', onAbort, { once: true });
       if (timeoutMs !== undefined && timeoutMs !== Number.POSITIVE_INFINITY) {
         timer = setTimeout(
           () => settle(new StateError('MEMIF_ERR_NOCONN', `not connected within ${timeoutMs} ms`)),
-          timeoutMs,
+          timeoutMs as number,
         );
       }
     });
@@ -418,7 +488,8 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     this.#listener?.unregister(this);
     this.#listener = undefined;
     this.#wake();
-    this.emit('close');
+    for (const w of [...this.#onCloseWaiters]) w();
+    this.#notify('close');
   }
 
   // ---- MasterEndpoint (called by the listener and connections) ----
@@ -478,8 +549,9 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
       peer: info.remoteName,
       peerInterface: info.remoteInterfaceName,
     });
-    this.emit('connect');
     this.#wake();
+    for (const w of [...this.#onConnectWaiters]) w();
+    this.#notify('connect');
   }
 
   /** @internal */
@@ -500,26 +572,30 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     this.#info = undefined;
     const reason = conn.reason ?? error.message;
     this.#lastReason = reason;
+    // Every state change first (the retry included), the user's listeners last (see #notify).
+    if (this.options.role === 'slave') this.#scheduleRetry();
+    this.#wake();
     if (wasConnected) {
       this.options.logger.info('memif: disconnected', { id: this.options.id, reason });
-      this.emit('disconnect', { reason, error });
+      this.#notify('disconnect', { reason, error });
     } else if (!this.#closed) {
       this.#report(error);
     }
-    this.#wake();
-    if (this.options.role === 'slave') this.#scheduleRetry();
   }
 
   // ---- internals ----
 
   #queue<Q extends RxQueue | TxQueue>(queues: Q[], queueId: number, kind: string): Q {
+    if (!(Number.isInteger(queueId) && queueId >= 0)) {
+      throw new InvalidArgumentError(`${kind} queue id must be an integer; got ${describe(queueId)}`, 'MEMIF_ERR_QID');
+    }
     if (this.#info === undefined) {
       throw new StateError('MEMIF_ERR_NOCONN', this.#closed ? 'interface is closed' : 'interface is not connected');
     }
     const q = queues[queueId];
     if (q === undefined) {
       throw new InvalidArgumentError(
-        `${kind} queue id must be from 0 to ${queues.length - 1}; got ${queueId}`,
+        `${kind} queue id must be from 0 to ${queues.length - 1}; got ${describe(queueId)}`,
         'MEMIF_ERR_QID',
       );
     }
@@ -542,8 +618,24 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
   }
 
   #onInterrupt(queueId: number): void {
-    this.emit('interrupt', queueId);
     this.#wake();
+    this.#notify('interrupt', queueId);
+  }
+
+  /**
+   * Emits an event to the user's listeners, always as the last step of what memif-ts does (its
+   * own state is complete and consistent by then). A listener that throws cannot skip anything
+   * of ours: its exception is rethrown on process.nextTick, so it reaches 'uncaughtException'
+   * as an exception in any other callback would — never the connection, the retry or close().
+   */
+  #notify<K extends keyof MemifEvents>(event: K, ...args: MemifEvents[K]): void {
+    try {
+      (this as EventEmitter).emit(event, ...args);
+    } catch (err) {
+      process.nextTick(() => {
+        throw err;
+      });
+    }
   }
 
   #wake(): void {
@@ -564,7 +656,7 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     }
     this.#lastFailure = error.message;
     if (this.listenerCount('error') > 0) {
-      this.emit('error', error);
+      this.#notify('error', error);
       return;
     }
     const held = this.#logLimit.admit(error.errorName);

@@ -25,6 +25,33 @@ export const defaultLogger: Logger = {
   error: (m, f) => line('error', m, f),
 };
 
+/** The methods of a Logger, in order. */
+export const logLevels = ['debug', 'info', 'warn', 'error'] as const;
+
+/**
+ * The user's logger as memif-ts calls it: `methods` (read once from `logger` by the caller),
+ * each called with `logger` as `this`, and never able to break anything — a method that throws,
+ * or returns a promise that rejects, is ignored (the line is lost, nothing else). A log line is
+ * never worth a torn-down connection, a skipped cleanup or an unhandled rejection.
+ */
+export function guardLogger(logger: object, methods: Logger): Logger {
+  const guarded = {} as Logger;
+  for (const level of logLevels) {
+    const method = methods[level];
+    guarded[level] = (message, fields) => {
+      try {
+        const r: unknown = Reflect.apply(method, logger, [message, fields]);
+        if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
+          (r as Promise<unknown>).then(undefined, () => {});
+        }
+      } catch {
+        // A broken logger loses its line; memif-ts goes on.
+      }
+    };
+  }
+  return guarded;
+}
+
 /**
  * Lets one log line per key through per interval and counts the rest, so that a peer repeating
  * the same failure cannot flood the log. Keys should come from a small set (error names).

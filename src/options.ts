@@ -15,8 +15,8 @@ import {
   NAME_FIELD_SIZE,
   SECRET_FIELD_SIZE,
 } from './constants.js';
-import { InvalidArgumentError } from './errors.js';
-import { defaultLogger, type Logger } from './log.js';
+import { describe, InvalidArgumentError } from './errors.js';
+import { defaultLogger, guardLogger, type Logger, logLevels } from './log.js';
 import type { RxMode } from './queue/rx.js';
 import { computeLayout } from './shm/layout.js';
 
@@ -143,15 +143,15 @@ const hints: Record<string, string> = {
   client: "use role: 'slave'",
 };
 
-function fail(message: string): never {
-  throw new InvalidArgumentError(message);
+function fail(message: string, cause?: unknown): never {
+  throw new InvalidArgumentError(message, 'MEMIF_ERR_INVAL_ARG', cause === undefined ? undefined : { cause });
 }
 
 function int(o: Record<string, unknown>, key: string, def: number, min: number, max: number): number {
   const v = o[key];
   if (v === undefined) return def;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    fail(`option '${key}' must be an integer from ${min} to ${max}; got ${JSON.stringify(v)}`);
+    fail(`option '${key}' must be an integer from ${min} to ${max}; got ${describe(v)}`);
   }
   return v;
 }
@@ -160,7 +160,7 @@ function name(o: Record<string, unknown>, key: string, def: string): string {
   const v = o[key];
   if (v === undefined) return def;
   if (typeof v !== 'string' || Buffer.byteLength(v) > NAME_FIELD_SIZE - 1) {
-    fail(`option '${key}' must be a string of at most ${NAME_FIELD_SIZE - 1} bytes; got ${JSON.stringify(v)}`);
+    fail(`option '${key}' must be a string of at most ${NAME_FIELD_SIZE - 1} bytes; got ${describe(v)}`);
   }
   return v;
 }
@@ -174,26 +174,68 @@ function oneOf<T extends string>(
   const v = o[key];
   if (v === undefined && def !== undefined) return def;
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-    fail(`option '${key}' must be one of ${allowed.map((a) => `'${a}'`).join(', ')}; got ${JSON.stringify(v)}`);
+    fail(`option '${key}' must be one of ${allowed.map((a) => `'${a}'`).join(', ')}; got ${describe(v)}`);
   }
   return v as T;
 }
 
-/** Checks `options` and applies the defaults. Throws InvalidArgumentError on the first bad option. */
-export function resolveOptions(options: MemifOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) fail('options must be an object');
-  const o = options as unknown as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
+/**
+ * Reads every option exactly once, each inside a try, into a plain record: a getter that throws
+ * (or a Proxy) becomes an InvalidArgumentError with the exception as `cause`, and a getter cannot
+ * answer one thing to the check and another to the use.
+ */
+function snapshot(options: unknown): Record<string, unknown> {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    fail(`options must be an object; got ${describe(options)}`);
+  }
+  let keys: string[];
+  try {
+    keys = Object.keys(options);
+  } catch (err) {
+    fail('options could not be read (listing its keys threw)', err);
+  }
+  for (const key of keys) {
     if (!known.has(key)) {
       const hint = hints[key];
-      fail(`unknown option '${key}'${hint ? `: ${hint}` : ''}`);
+      fail(`unknown option '${key.slice(0, 60)}'${hint ? `: ${hint}` : ''}`);
     }
   }
+  const o: Record<string, unknown> = Object.create(null);
+  for (const key of known) {
+    try {
+      o[key] = (options as Record<string, unknown>)[key];
+    } catch (err) {
+      fail(`option '${key}' could not be read`, err);
+    }
+  }
+  return o;
+}
+
+/** Reads the logger's four methods once, each inside a try; the result can never throw. */
+function readLogger(value: unknown): Logger {
+  if (typeof value !== 'object' || value === null) fail(`option 'logger' must be an object; got ${describe(value)}`);
+  const methods = {} as Logger;
+  for (const m of logLevels) {
+    let f: unknown;
+    try {
+      f = (value as Record<string, unknown>)[m];
+    } catch (err) {
+      fail(`option 'logger' could not be read (its ${m}() method)`, err);
+    }
+    if (typeof f !== 'function') fail(`option 'logger' must have a ${m}() method; got ${describe(f)}`);
+    methods[m] = f as Logger['debug'];
+  }
+  return guardLogger(value, methods);
+}
+
+/** Checks `options` and applies the defaults. Throws InvalidArgumentError on the first bad option. */
+export function resolveOptions(options: MemifOptions): ResolvedOptions {
+  const o = snapshot(options);
   const role = oneOf(o, 'role', undefined, ['master', 'slave'] as const);
-  const socketPath = o.socketPath ?? DEFAULT_SOCKET_PATH;
+  const socketPath = o.socketPath === undefined ? DEFAULT_SOCKET_PATH : o.socketPath;
   if (typeof socketPath !== 'string' || socketPath.length === 0 || socketPath === '@') {
     fail(
-      `option 'socketPath' must be a non-empty path, or '@name' for an abstract socket; got ${JSON.stringify(socketPath)}`,
+      `option 'socketPath' must be a non-empty path, or '@name' for an abstract socket; got ${describe(socketPath)}`,
     );
   }
   const pathBytes = Buffer.byteLength(socketPath.startsWith('@') ? socketPath.slice(1) : socketPath);
@@ -204,7 +246,9 @@ export function resolveOptions(options: MemifOptions): ResolvedOptions {
   let secret: Buffer | undefined;
   if (o.secret !== undefined) {
     if (typeof o.secret !== 'string' || o.secret.length === 0 || o.secret.includes('\0')) {
-      fail("option 'secret' must be a non-empty string without NUL");
+      fail(
+        `option 'secret' must be a non-empty string without NUL; got ${typeof o.secret === 'string' ? 'a string' : describe(o.secret)}`,
+      );
     }
     secret = Buffer.from(o.secret, 'utf8');
     if (secret.length > SECRET_FIELD_SIZE - 1) {
@@ -216,25 +260,30 @@ export function resolveOptions(options: MemifOptions): ResolvedOptions {
   const cacheLineSize = int(o, 'cacheLineSize', DEFAULT_CACHE_LINE_SIZE, 64, 128);
   if (cacheLineSize !== 64 && cacheLineSize !== 128)
     fail(`option 'cacheLineSize' must be 64 or 128; got ${cacheLineSize}`);
-  if (o.logger !== undefined) {
-    const l = o.logger as Record<string, unknown>;
-    for (const m of ['debug', 'info', 'warn', 'error']) {
-      if (typeof l?.[m] !== 'function') fail(`option 'logger' must have a ${m}() method`);
-    }
-  }
+  const logger = o.logger === undefined ? defaultLogger : readLogger(o.logger);
   let socketOwner: ResolvedOptions['socketOwner'];
   if (o.socketOwner !== undefined) {
-    const so = o.socketOwner as { uid?: unknown; gid?: unknown } | null;
-    const id = (v: unknown) =>
-      v === undefined || (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** 32);
-    if (typeof so !== 'object' || so === null || !id(so.uid) || !id(so.gid)) {
-      fail("option 'socketOwner' must be { uid?, gid? } with ids from 0 to 2^32 - 1");
+    const so = o.socketOwner;
+    const rule = "option 'socketOwner' must be { uid?, gid? } with ids from 0 to 2^32 - 1";
+    if (typeof so !== 'object' || so === null || Array.isArray(so)) fail(`${rule}; got ${describe(so)}`);
+    let uid: unknown;
+    let gid: unknown;
+    try {
+      uid = (so as { uid?: unknown }).uid;
+      gid = (so as { gid?: unknown }).gid;
+    } catch (err) {
+      fail(`option 'socketOwner' could not be read`, err);
     }
-    socketOwner = { uid: (so.uid as number | undefined) ?? -1, gid: (so.gid as number | undefined) ?? -1 };
+    const id = (v: unknown) =>
+      v === undefined || (Number.isInteger(v) && (v as number) >= 0 && (v as number) < 2 ** 32);
+    if (!id(uid) || !id(gid)) fail(`${rule}; got { uid: ${describe(uid)}, gid: ${describe(gid)} }`);
+    socketOwner = { uid: (uid as number | undefined) ?? -1, gid: (gid as number | undefined) ?? -1 };
   }
-  if (o.authorize !== undefined && typeof o.authorize !== 'function') fail("option 'authorize' must be a function");
+  if (o.authorize !== undefined && typeof o.authorize !== 'function') {
+    fail(`option 'authorize' must be a function; got ${describe(o.authorize)}`);
+  }
   if (o.allowUnsealedRegions !== undefined && typeof o.allowUnsealedRegions !== 'boolean') {
-    fail("option 'allowUnsealedRegions' must be a boolean");
+    fail(`option 'allowUnsealedRegions' must be a boolean; got ${describe(o.allowUnsealedRegions)}`);
   }
   const r: ResolvedOptions = {
     role,
@@ -256,7 +305,7 @@ export function resolveOptions(options: MemifOptions): ResolvedOptions {
     socketOwner,
     allowUnsealedRegions: o.allowUnsealedRegions === true,
     authorize: o.authorize as ResolvedOptions['authorize'],
-    logger: (o.logger as Logger | undefined) ?? defaultLogger,
+    logger,
   };
   if (role === 'slave') {
     // Every buffer offset is a u32 (§4): the slave's whole region must stay below 4 GiB.

@@ -20,6 +20,18 @@ export interface ConnectionOwner {
 /** A refusal we send to the peer: `reason` goes into DISCONNECT (short, ≤ 95 bytes). */
 export class Refusal extends ProtocolError {}
 
+/**
+ * What a peer may send while our user check (authorize) is pending, kept until it answers. A
+ * legitimate peer sends nothing then: the handshake is lock-step (§6.2) — a slave waits for the
+ * ACK of its INIT, a master for the slave's INIT after HELLO — and libmemif, VPP and DPDK all send
+ * one message per message received. At most a DISCONNECT (it gives up) can come, so 8 messages
+ * leave room for a peer that gets the order slightly wrong and is refused for it after the check
+ * instead, and 2 fds cover one ADD_REGION and one ADD_RING sent too early. More is a flood: each
+ * held message may pin an fd (≈ 20,000 fds in a second were seen), so the peer is refused.
+ */
+export const MAX_BACKLOG_MESSAGES = 8;
+export const MAX_BACKLOG_FDS = 2;
+
 export abstract class Connection implements ChannelHandler {
   protected readonly channel: ControlChannel;
   protected readonly resources: SessionResources;
@@ -81,7 +93,7 @@ export abstract class Connection implements ChannelHandler {
       return;
     }
     if (this.#backlog !== undefined) {
-      this.#backlog.push({ msg, fd });
+      this.#hold(msg, fd);
       return;
     }
     let owned = fd;
@@ -142,6 +154,31 @@ export abstract class Connection implements ChannelHandler {
       return;
     }
     throw refusal;
+  }
+
+  /** Keeps a message (and its fd) until the user check answers; refuses a peer that floods it. */
+  #hold(msg: Message, fd: number): void {
+    const backlog = this.#backlog as { msg: Message; fd: number }[];
+    if (msg.type === MsgType.DISCONNECT) {
+      // The peer gave up: no need to wait for the check.
+      if (fd >= 0) this.binding.close(fd);
+      this.end(refusalFromReason(msg.reason), undefined, msg.reason || 'peer disconnected');
+      return;
+    }
+    let fds = fd >= 0 ? 1 : 0;
+    for (const w of backlog) if (w.fd >= 0) fds++;
+    if (backlog.length >= MAX_BACKLOG_MESSAGES || fds > MAX_BACKLOG_FDS) {
+      if (fd >= 0) this.binding.close(fd);
+      // end() closes every fd still held.
+      this.fail(
+        new Refusal(
+          'MEMIF_ERR_MFMSG',
+          `${backlog.length + 1} messages (${fds} fds) sent while authorization was pending; at most ${MAX_BACKLOG_MESSAGES} (${MAX_BACKLOG_FDS} fds)`,
+        ),
+      );
+      return;
+    }
+    backlog.push({ msg, fd });
   }
 
   #resume(next: () => void): void {

@@ -38,6 +38,16 @@ const listeners = new Map<string, MasterListener>();
 /** Connections accepted and not yet through INIT, per socket; more are closed at once. */
 export const MAX_PENDING_CONNECTIONS = 32;
 
+/**
+ * When accept() fails (out of fds: EMFILE/ENFILE, or memory), the connection stays in the
+ * kernel's backlog and the socket stays readable, so polling again would fail again at once — a
+ * busy loop (about 50,000 failures a second at 90 % CPU). Instead the listener stops polling and
+ * tries again after 50 ms, doubling up to 1 s while it keeps failing; the first accept that
+ * works resets the delay.
+ */
+export const ACCEPT_RETRY_MIN_MS = 50;
+export const ACCEPT_RETRY_MAX_MS = 1000;
+
 export class MasterListener implements MasterDirectory {
   readonly #endpoints = new Map<number, MasterEndpoint>();
   readonly #pending = new Set<MasterConnection>();
@@ -47,6 +57,9 @@ export class MasterListener implements MasterDirectory {
   #fd: number;
   #hello: Buffer;
   readonly #logLimit = new LogLimiter();
+  /** Delay of the next accept retry (0: accept works), and its timer while polling is paused. */
+  #acceptDelay = 0;
+  #acceptTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly socketPath: string,
@@ -97,6 +110,8 @@ export class MasterListener implements MasterDirectory {
     if (this.#endpoints.size > 0) return;
     listeners.delete(this.socketPath);
     for (const c of [...this.#pending]) c.disconnect('interface deleted');
+    clearTimeout(this.#acceptTimer);
+    this.#acceptTimer = undefined;
     this.#poller.close();
     this.#binding.close(this.#fd);
     this.#fd = -1;
@@ -138,10 +153,11 @@ export class MasterListener implements MasterDirectory {
       try {
         fd = this.#binding.accept(this.#fd);
       } catch (err) {
-        this.logger.warn('memif: accept failed', { socket: this.socketPath, error: SystemError.from(err).message });
+        this.#acceptFailed(err);
         return;
       }
       if (fd < 0) return;
+      this.#acceptDelay = 0;
       if (this.#pending.size >= MAX_PENDING_CONNECTIONS) {
         // Too many peers that have not said INIT yet: a flood, not slaves. Drop this one.
         this.#binding.close(fd);
@@ -162,6 +178,28 @@ export class MasterListener implements MasterDirectory {
       this.#pending.add(conn);
       conn.hello(this.#hello);
     }
+  }
+
+  /** Pauses accepting for a while (see ACCEPT_RETRY_MIN_MS), logging at most once per 10 s. */
+  #acceptFailed(err: unknown): void {
+    this.#acceptDelay =
+      this.#acceptDelay === 0 ? ACCEPT_RETRY_MIN_MS : Math.min(this.#acceptDelay * 2, ACCEPT_RETRY_MAX_MS);
+    const held = this.#logLimit.admit('accept-failed');
+    if (held !== undefined) {
+      this.logger.warn('memif: accept failed; retrying later', {
+        socket: this.socketPath,
+        error: SystemError.from(err).message,
+        retryInMs: this.#acceptDelay,
+        ...(held > 0 ? { alikeNotLogged: held } : {}),
+      });
+    }
+    this.#poller.stop();
+    this.#acceptTimer = setTimeout(() => {
+      this.#acceptTimer = undefined;
+      if (this.#fd < 0) return;
+      this.#poller.start(this.#binding.READABLE);
+      this.#accept();
+    }, this.#acceptDelay);
   }
 }
 

@@ -1,6 +1,9 @@
 // ARP for IPv4 over Ethernet (RFC 826): build a broadcast request, parse a frame, and turn a
 // request into its reply. Parsing never throws; parsed addresses are copies, safe to keep after
 // the frame's buffer (for instance a memif ring slot) is reused.
+import { isUint8Array } from 'node:util/types';
+import { InvalidArgumentError } from '../errors.js';
+import { checkSize, readFields } from './args.js';
 import { ETH_HEADER_SIZE, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from './ethernet.js';
 
 /** ARP operation: request. */
@@ -32,7 +35,8 @@ export interface ArpRequestOptions {
 }
 
 /** Build a 42-byte Ethernet frame to ff:ff:ff:ff:ff:ff asking who has `targetIp`. */
-export function buildArpRequest({ senderMac, senderIp, targetIp }: ArpRequestOptions): Buffer {
+export function buildArpRequest(options: ArpRequestOptions): Buffer {
+  const { senderMac, senderIp, targetIp } = readFields(options, 'options', ['senderMac', 'senderIp', 'targetIp']);
   checkSize(senderMac, 6, 'senderMac');
   checkSize(senderIp, 4, 'senderIp');
   checkSize(targetIp, 4, 'targetIp');
@@ -53,12 +57,13 @@ export function parseArp(frame: Uint8Array): ArpPacket | undefined {
 
 /**
  * Build the 42-byte reply to an ARP request (RFC 826): op 2, sender = `myMac` + the requested IP,
- * target = the requester; throws TypeError if `request` is not an Ethernet/IPv4 ARP request.
+ * target = the requester; throws InvalidArgumentError if `request` is not an Ethernet/IPv4 ARP
+ * request or `myMac` not 6 bytes.
  */
 export function buildArpReply(request: Uint8Array, myMac: Uint8Array): Buffer {
   checkSize(myMac, 6, 'myMac');
   if (!isArp(request) || u16(request, A + 6) !== ARP_OP_REQUEST) {
-    throw new TypeError('buildArpReply: frame is not an Ethernet/IPv4 ARP request');
+    throw new InvalidArgumentError('buildArpReply: frame is not an Ethernet/IPv4 ARP request');
   }
   const requesterMac = request.subarray(A + 8, A + 14);
   const requesterIp = request.subarray(A + 14, A + 18);
@@ -68,7 +73,7 @@ export function buildArpReply(request: Uint8Array, myMac: Uint8Array): Buffer {
 
 function isArp(frame: Uint8Array): boolean {
   return (
-    frame instanceof Uint8Array &&
+    isUint8Array(frame) &&
     frame.length >= ARP_FRAME_SIZE &&
     u16(frame, 12) === ETHERTYPE_ARP &&
     u16(frame, A) === HTYPE_ETHERNET &&
@@ -105,10 +110,4 @@ function writeArp(
 
 function u16(b: Uint8Array, o: number): number {
   return (b[o] << 8) | b[o + 1];
-}
-
-function checkSize(b: Uint8Array, size: number, name: string): void {
-  if (!(b instanceof Uint8Array) || b.length !== size) {
-    throw new RangeError(`${name} must be ${size} bytes`);
-  }
 }

@@ -1,5 +1,7 @@
-// Ethernet II framing constants and the text forms of MAC and IPv4 addresses. The string parsers
-// throw TypeError on bad input; the formatters throw RangeError when the bytes are out of range.
+// Ethernet II framing constants and the text forms of MAC and IPv4 addresses. The parsers and
+// formatters throw InvalidArgumentError (MEMIF_ERR_INVAL_ARG) on bad input.
+import { isUint8Array } from 'node:util/types';
+import { describe, InvalidArgumentError } from '../errors.js';
 
 /** EtherType of IPv4. */
 export const ETHERTYPE_IPV4 = 0x0800;
@@ -11,11 +13,11 @@ export const ETH_HEADER_SIZE = 14;
 const MAC_RE = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
 const IPV4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
-/** Parse "aa:bb:cc:dd:ee:ff" into 6 bytes; throws TypeError on anything else. */
+/** Parse "aa:bb:cc:dd:ee:ff" into 6 bytes; throws InvalidArgumentError on anything else. */
 export function parseMac(s: string): Buffer {
   if (typeof s !== 'string' || !MAC_RE.test(s)) {
-    throw new TypeError(
-      `invalid MAC address ${JSON.stringify(s)}: expected six colon-separated hex octets such as "aa:bb:cc:dd:ee:ff"`,
+    throw new InvalidArgumentError(
+      `invalid MAC address ${describe(s)}: expected six colon-separated hex octets such as "aa:bb:cc:dd:ee:ff"`,
     );
   }
   return Buffer.from(s.split(':').map((h) => Number.parseInt(h, 16)));
@@ -29,14 +31,14 @@ export function formatMac(b: Uint8Array, offset = 0): string {
   return parts.join(':');
 }
 
-/** Parse dotted-quad "192.0.2.1" into 4 bytes; throws TypeError on anything else. */
+/** Parse dotted-quad "192.0.2.1" into 4 bytes; throws InvalidArgumentError on anything else. */
 export function parseIPv4(s: string): Buffer {
   const m = typeof s === 'string' ? IPV4_RE.exec(s) : null;
   const octets = m ? m.slice(1, 5) : [];
   // Leading zeros are refused: inet_aton would read them as octal, so they are ambiguous.
   if (!m || octets.some((o) => Number(o) > 255 || (o.length > 1 && o.startsWith('0')))) {
-    throw new TypeError(
-      `invalid IPv4 address ${JSON.stringify(s)}: expected four dot-separated decimal octets 0-255 such as "192.0.2.1"`,
+    throw new InvalidArgumentError(
+      `invalid IPv4 address ${describe(s)}: expected four dot-separated decimal octets 0-255 such as "192.0.2.1"`,
     );
   }
   return Buffer.from(octets.map(Number));
@@ -49,7 +51,8 @@ export function formatIPv4(b: Uint8Array, offset = 0): string {
 }
 
 function checkRange(b: Uint8Array, offset: number, size: number, what: string): void {
-  if (!Number.isInteger(offset) || offset < 0 || offset + size > b.length) {
-    throw new RangeError(`${what} at offset ${offset} does not fit in ${b.length} bytes`);
+  if (!isUint8Array(b)) throw new InvalidArgumentError(`${what}: bytes must be a Uint8Array; got ${describe(b)}`);
+  if (!(Number.isInteger(offset) && offset >= 0 && offset + size <= b.length)) {
+    throw new InvalidArgumentError(`${what} at offset ${describe(offset)} does not fit in ${b.length} bytes`);
   }
 }

@@ -1,6 +1,9 @@
 // ICMP echo (ping) over IPv4 over Ethernet: build a request, parse an echo frame, and turn a
 // request into its reply. Parsing never throws; parsed fields are copies, safe to keep after the
 // frame's buffer (for instance a memif ring slot) is reused.
+import { isUint8Array } from 'node:util/types';
+import { describe, InvalidArgumentError } from '../errors.js';
+import { checkSize, checkU16, readFields } from './args.js';
 import { internetChecksum } from './checksum.js';
 import { ETH_HEADER_SIZE, ETHERTYPE_IPV4 } from './ethernet.js';
 
@@ -47,8 +50,10 @@ export interface IcmpEchoRequestOptions {
 
 /** Build an Ethernet + IPv4 (IHL 5, TTL 64, DF) + ICMP echo request frame with both checksums set. */
 export function buildIcmpEchoRequest(opts: IcmpEchoRequestOptions): Buffer {
-  const { srcMac, dstMac, srcIp, dstIp, id, seq } = opts;
-  const payload = opts.payload ?? new Uint8Array(0);
+  const o = readFields(opts, 'options', ['srcMac', 'dstMac', 'srcIp', 'dstIp', 'id', 'seq', 'payload']);
+  const { srcMac, dstMac, srcIp, dstIp, id, seq } = o;
+  const payload = o.payload === undefined ? new Uint8Array(0) : o.payload;
+  if (!isUint8Array(payload)) throw new InvalidArgumentError(`payload must be a Uint8Array; got ${describe(payload)}`);
   checkSize(srcMac, 6, 'srcMac');
   checkSize(dstMac, 6, 'dstMac');
   checkSize(srcIp, 4, 'srcIp');
@@ -56,7 +61,7 @@ export function buildIcmpEchoRequest(opts: IcmpEchoRequestOptions): Buffer {
   checkU16(id, 'id');
   checkU16(seq, 'seq');
   const totalLength = IPV4_MIN_HEADER + ICMP_ECHO_HEADER + payload.length;
-  if (totalLength > 0xffff) throw new RangeError('payload too large for one IPv4 packet');
+  if (totalLength > 0xffff) throw new InvalidArgumentError('payload too large for one IPv4 packet');
 
   const f = Buffer.alloc(IP + totalLength);
   f.set(dstMac, 0);
@@ -98,10 +103,11 @@ export function parseIcmpEcho(frame: Uint8Array): IcmpEcho | undefined {
 
 /**
  * Build the reply to an echo request: MACs swapped (source `myMac`), IPs swapped, TTL 64, IP options
- * kept, both checksums recomputed, same id/seq/payload; undefined if `request` is not a valid echo request.
+ * kept, both checksums recomputed, same id/seq/payload; undefined if `request` is not a valid echo
+ * request. Throws InvalidArgumentError if `myMac` is not 6 bytes.
  */
 export function buildIcmpEchoReply(request: Uint8Array, myMac: Uint8Array): Buffer | undefined {
-  if (!(myMac instanceof Uint8Array) || myMac.length !== 6) return undefined;
+  checkSize(myMac, 6, 'myMac');
   const loc = locateEcho(request);
   if (!loc || request[loc.icmp] !== ICMP_ECHO_REQUEST || request[loc.icmp + 1] !== 0) return undefined;
   const { icmp, end } = loc;
@@ -125,7 +131,7 @@ export function buildIcmpEchoReply(request: Uint8Array, myMac: Uint8Array): Buff
 
 /** Where the ICMP echo message of a valid frame starts and ends, or undefined. */
 function locateEcho(frame: Uint8Array): { icmp: number; end: number } | undefined {
-  if (!(frame instanceof Uint8Array) || frame.length < IP + IPV4_MIN_HEADER) return undefined;
+  if (!isUint8Array(frame) || frame.length < IP + IPV4_MIN_HEADER) return undefined;
   if (u16(frame, 12) !== ETHERTYPE_IPV4) return undefined;
   const versionIhl = frame[IP];
   if (versionIhl >> 4 !== 4) return undefined;
@@ -144,16 +150,4 @@ function locateEcho(frame: Uint8Array): { icmp: number; end: number } | undefine
 
 function u16(b: Uint8Array, o: number): number {
   return (b[o] << 8) | b[o + 1];
-}
-
-function checkSize(b: Uint8Array, size: number, name: string): void {
-  if (!(b instanceof Uint8Array) || b.length !== size) {
-    throw new RangeError(`${name} must be ${size} bytes`);
-  }
-}
-
-function checkU16(n: number, name: string): void {
-  if (!Number.isInteger(n) || n < 0 || n > 0xffff) {
-    throw new RangeError(`${name} must be an integer 0 … 65535, got ${n}`);
-  }
 }

@@ -1,5 +1,7 @@
 // A minimal host stack for one IPv4 address: answers ARP requests and ICMP echo requests aimed at
 // it, ignores everything else. Never throws on what it receives; returns the frame to send, if any.
+import { isUint8Array } from 'node:util/types';
+import { checkSize, readFields } from './args.js';
 import { ARP_OP_REQUEST, buildArpReply, parseArp } from './arp.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV4 } from './ethernet.js';
 import { buildIcmpEchoReply, ICMP_ECHO_REQUEST, parseIcmpEcho } from './icmp.js';
@@ -12,13 +14,15 @@ export interface ResponderConfig {
   ip: Uint8Array;
 }
 
-/** Reply to an ARP request for `config.ip` or an ICMP echo request to `config.ip`; otherwise undefined. */
+/**
+ * Reply to an ARP request for `config.ip` or an ICMP echo request to `config.ip`; otherwise
+ * undefined. Throws InvalidArgumentError if `config` is not `{ mac: 6 bytes, ip: 4 bytes }`.
+ */
 export function respond(frame: Uint8Array, config: ResponderConfig): Buffer | undefined {
-  if (!(frame instanceof Uint8Array) || frame.length < 14) return undefined;
-  const { mac, ip } = config;
-  if (!(mac instanceof Uint8Array) || mac.length !== 6 || !(ip instanceof Uint8Array) || ip.length !== 4) {
-    return undefined;
-  }
+  const { mac, ip } = readFields(config, 'config', ['mac', 'ip']);
+  checkSize(mac, 6, 'config.mac');
+  checkSize(ip, 4, 'config.ip');
+  if (!isUint8Array(frame) || frame.length < 14) return undefined;
   const etherType = (frame[12] << 8) | frame[13];
   if (etherType === ETHERTYPE_ARP) {
     const arp = parseArp(frame);

@@ -3,7 +3,8 @@
 // reused for every burst: no allocation per packet or per burst. Every accessor throws once the
 // burst is released, so a stale burst cannot be mistaken for the next one. A live burst holds the
 // connection's memory: it stays mapped until release(), even if the peer leaves first.
-import { InvalidArgumentError, StateError } from '../errors.js';
+import { isUint8Array } from 'node:util/types';
+import { describe, InvalidArgumentError, StateError } from '../errors.js';
 import type { SharedMemory } from '../shm/memory.js';
 import type { Region } from '../shm/region.js';
 
@@ -81,8 +82,8 @@ export class RxBurst {
   /** The whole mapping of region `r` (the same object every time): read packet bytes from it in place. */
   bytes(r: number): Uint8Array {
     if (!this.#live || this.#memory.revoked) throw released(this.#live);
-    const region = this.#regions[r];
-    if (region === undefined) throw new InvalidArgumentError(`no region ${r}`);
+    const region = Number.isInteger(r) ? this.#regions[r] : undefined;
+    if (region === undefined) throw new InvalidArgumentError(`no region ${describe(r)}`);
     return region.bytes;
   }
 
@@ -106,9 +107,10 @@ export class RxBurst {
   copy(i: number, target: Uint8Array, at = 0): number {
     this.#check(i);
     const len = this.packetLength[i];
-    if (at < 0 || at + len > target.length) {
+    if (!isUint8Array(target)) throw new InvalidArgumentError(`target must be a Uint8Array; got ${describe(target)}`);
+    if (!(Number.isInteger(at) && at >= 0 && at + len <= target.length)) {
       throw new InvalidArgumentError(
-        `target has room for ${target.length - at} bytes at ${at}; packet ${i} has ${len}`,
+        `target has room for ${target.length} bytes; packet ${i} has ${len}, to copy at ${describe(at)}`,
       );
     }
     this.gather(i, target, at);
@@ -150,18 +152,19 @@ export class RxBurst {
 
   #check(i: number): void {
     if (!this.#live || this.#memory.revoked) throw released(this.#live);
-    if (!(i >= 0 && i < this.count && Number.isInteger(i))) {
-      throw new InvalidArgumentError(`packet index must be from 0 to ${this.count - 1}; got ${i}`);
+    // Number.isInteger first: it never runs user code (a comparison would call valueOf).
+    if (!(Number.isInteger(i) && i >= 0 && i < this.count)) {
+      throw new InvalidArgumentError(`packet index must be from 0 to ${this.count - 1}; got ${describe(i)}`);
     }
   }
 
   #segment(i: number, seg: number): number {
     this.#check(i);
-    const s = this.first[i] + seg;
-    if (!(seg >= 0 && s < this.first[i + 1] && Number.isInteger(seg))) {
-      throw new InvalidArgumentError(`packet ${i} has ${this.first[i + 1] - this.first[i]} segment(s); got ${seg}`);
+    const first = this.first[i];
+    if (!(Number.isInteger(seg) && seg >= 0 && first + seg < this.first[i + 1])) {
+      throw new InvalidArgumentError(`packet ${i} has ${this.first[i + 1] - first} segment(s); got ${describe(seg)}`);
     }
-    return s;
+    return first + seg;
   }
 }
 

@@ -6,10 +6,11 @@
 // public for loops that check once per burst, and push/pushFrom append whole packets (chained as
 // needed, contiguous buffers filled by one copy). A live burst holds the connection's memory: it
 // stays mapped until commit or abort, even if the peer leaves first (then nothing is published).
-import { InvalidArgumentError, StateError } from '../errors.js';
+import { isUint8Array } from 'node:util/types';
+import { describe, InvalidArgumentError, StateError } from '../errors.js';
 import type { SharedMemory } from '../shm/memory.js';
 import type { Region } from '../shm/region.js';
-import type { RxBurst } from './rx-burst.js';
+import { RxBurst } from './rx-burst.js';
 
 export class TxBurst {
   /** Buffers granted by the last alloc. */
@@ -118,8 +119,8 @@ export class TxBurst {
   /** The whole mapping of region `r` (the same object every time): write packet bytes into it in place. */
   bytes(r: number): Uint8Array {
     if (!this.#live || this.#memory.revoked) throw done(this.#live);
-    const region = this.#regions[r];
-    if (region === undefined) throw new InvalidArgumentError(`no region ${r}`);
+    const region = Number.isInteger(r) ? this.#regions[r] : undefined;
+    if (region === undefined) throw new InvalidArgumentError(`no region ${describe(r)}`);
     return region.bytes;
   }
 
@@ -130,8 +131,9 @@ export class TxBurst {
   setLength(i: number, length: number, more = false): void {
     this.#check(i);
     if (!(Number.isInteger(length) && length >= 1 && length <= this.#capacity[i])) {
-      throw new InvalidArgumentError(`buffer ${i} holds 1 to ${this.#capacity[i]} bytes; got ${length}`);
+      throw new InvalidArgumentError(`buffer ${i} holds 1 to ${this.#capacity[i]} bytes; got ${describe(length)}`);
     }
+    if (typeof more !== 'boolean') throw new InvalidArgumentError(`more must be a boolean; got ${describe(more)}`);
     this.bufLength[i] = length;
     this.bufMore[i] = more ? 1 : 0;
   }
@@ -139,6 +141,7 @@ export class TxBurst {
   /** Copies `packet` into buffer `i` and sets its length (one buffer; push() chains). */
   write(i: number, packet: Uint8Array): void {
     this.#check(i);
+    if (!isUint8Array(packet)) throw new InvalidArgumentError(`packet must be a Uint8Array; got ${describe(packet)}`);
     if (packet.length < 1 || packet.length > this.#capacity[i]) {
       throw new InvalidArgumentError(`buffer ${i} holds 1 to ${this.#capacity[i]} bytes; packet has ${packet.length}`);
     }
@@ -154,6 +157,7 @@ export class TxBurst {
    */
   push(packet: Uint8Array): boolean {
     if (!this.#live || this.#memory.revoked) throw done(this.#live);
+    if (!isUint8Array(packet)) throw new InvalidArgumentError(`packet must be a Uint8Array; got ${describe(packet)}`);
     this.#appending = true;
     const total = packet.length;
     const cap = this.#capacity;
@@ -205,12 +209,25 @@ export class TxBurst {
    * queue's errors when this burst is committed), so that a forwarder never stalls on it. The rx burst stays live; release it
    * once everything it holds went out.
    */
-  pushFrom(rb: RxBurst, from = 0, count = rb.count - from): number {
+  pushFrom(rb: RxBurst, from = 0, count?: number): number {
     if (!this.#live || this.#memory.revoked) throw done(this.#live);
+    if (!isRxBurst(rb)) throw new InvalidArgumentError(`pushFrom takes an RxBurst; got ${describe(rb)}`);
     if (!rb.live) throw new StateError('MEMIF_ERR_NOCONN', 'pushFrom: the rx burst was released');
-    if (!(Number.isInteger(from) && Number.isInteger(count) && from >= 0 && count >= 0 && from + count <= rb.count)) {
-      throw new InvalidArgumentError(`pushFrom: packets ${from} … ${from + count - 1} of a burst of ${rb.count}`);
+    if (count === undefined && Number.isInteger(from)) count = rb.count - from;
+    if (
+      !(
+        Number.isInteger(from) &&
+        Number.isInteger(count) &&
+        from >= 0 &&
+        (count as number) >= 0 &&
+        from + (count as number) <= rb.count
+      )
+    ) {
+      throw new InvalidArgumentError(
+        `pushFrom: from ${describe(from)}, count ${describe(count)}: not within a burst of ${rb.count}`,
+      );
     }
+    count = count as number;
     this.#appending = true;
     const first = rb.first;
     const sReg = rb.segRegion;
@@ -297,7 +314,9 @@ export class TxBurst {
   commit(n = this.#appending ? this.used : this.count): number {
     if (!this.#live) throw done();
     if (!(Number.isInteger(n) && n >= 0 && n <= this.count)) {
-      throw new InvalidArgumentError(`commit takes 0 to ${this.count} buffers (as many as alloc gave); got ${n}`);
+      throw new InvalidArgumentError(
+        `commit takes 0 to ${this.count} buffers (as many as alloc gave); got ${describe(n)}`,
+      );
     }
     const len = this.bufLength;
     const cap = this.#capacity;
@@ -341,8 +360,9 @@ export class TxBurst {
 
   #check(i: number): void {
     if (!this.#live || this.#memory.revoked) throw done(this.#live);
-    if (!(i >= 0 && i < this.count && Number.isInteger(i))) {
-      throw new InvalidArgumentError(`buffer index must be from 0 to ${this.count - 1}; got ${i}`);
+    // Number.isInteger first: it never runs user code (a comparison would call valueOf).
+    if (!(Number.isInteger(i) && i >= 0 && i < this.count)) {
+      throw new InvalidArgumentError(`buffer index must be from 0 to ${this.count - 1}; got ${describe(i)}`);
     }
   }
 }
@@ -351,6 +371,15 @@ export class TxBurst {
 function copyBetween(src: Uint8Array, srcAt: number, dst: Uint8Array, dstAt: number, n: number): void {
   if (src === dst) dst.copyWithin(dstAt, srcAt, srcAt + n);
   else dst.set(src.subarray(srcAt, srcAt + n), dstAt);
+}
+
+/** `value instanceof RxBurst`, false (not a throw) for a Proxy whose traps throw. */
+function isRxBurst(value: unknown): value is RxBurst {
+  try {
+    return value instanceof RxBurst;
+  } catch {
+    return false;
+  }
 }
 
 function done(live = false): StateError {

@@ -15,10 +15,10 @@ import {
   type CountingLogger,
   countingLogger,
   drainOnInterrupt,
-  LoopWatch,
   Reports,
   until,
 } from './hostile.js';
+import { LoopWatch } from './liveness.js';
 import { newFds, settle, snapshot } from './resources.js';
 import { ScriptedSlave } from './scripted-slave.js';
 import { type TempDir, tempDir } from './tmp.js';
@@ -117,7 +117,7 @@ export class MasterArena {
         await settle();
         await sleep(1);
       }
-      await loop.assertTurning(label);
+      await loop.assertAlive(label);
       await assertReleased(before, label);
       assertQuietLog(
         this.logger,

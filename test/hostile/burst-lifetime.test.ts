@@ -17,16 +17,8 @@ import { Memif, type RxBurst, type TxBurst } from '../../src/index.js';
 import { encodeDisconnect } from '../../src/wire/messages.js';
 import { ChildPeer } from '../helpers/child-peer.js';
 import { blockThreadPool, checkConsumers, startConsumers } from '../helpers/consumers.js';
-import {
-  assertReleased,
-  Bystander,
-  countingLogger,
-  exchange,
-  LoopWatch,
-  packet,
-  Reports,
-  until,
-} from '../helpers/hostile.js';
+import { assertReleased, Bystander, countingLogger, exchange, packet, Reports, until } from '../helpers/hostile.js';
+import { LoopWatch } from '../helpers/liveness.js';
 import { newFds, type Resources, settle, snapshot } from '../helpers/resources.js';
 import { ScriptedSlave } from '../helpers/scripted-slave.js';
 import { type TempDir, tempDir } from '../helpers/tmp.js';

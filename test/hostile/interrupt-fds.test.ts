@@ -20,12 +20,12 @@ import {
   countingLogger,
   drainOnInterrupt,
   havePython,
-  LoopWatch,
   packet,
   Reports,
   until,
 } from '../helpers/hostile.js';
 import { type HostileConn, HostileMaster } from '../helpers/hostile-master.js';
+import { LoopWatch } from '../helpers/liveness.js';
 import { type Attack, MasterArena, refused, withRegion } from '../helpers/master-arena.js';
 import { snapshot } from '../helpers/resources.js';
 import type { ScriptedSlave } from '../helpers/scripted-slave.js';
@@ -128,7 +128,7 @@ describe('hostile slave vs our master: interrupt fds', () => {
           const loop = new LoopWatch();
           // The write behind this burst would block for ever; the watchdog releases it.
           assert.equal(a.victim.txBurst(0, [sent]), 1, 'the packet itself was queued');
-          await loop.assertTurning(`txBurst against a ${play} eventfd`);
+          await loop.assertAlive(`txBurst against a ${play} eventfd`);
           await droppedOver(a.reports, /blocked our interrupt write/);
           assert.deepEqual(s.readM2S(), [sent], 'what was published arrived intact');
         }),
@@ -236,7 +236,7 @@ describe('hostile master vs our slave: the eventfds it shares', () => {
         const sent = packet('slave into a saturated doorbell', 150);
         const loop = new LoopWatch();
         assert.equal(slave.txBurst(0, [sent]), 1);
-        await loop.assertTurning(`slave txBurst against a ${play} eventfd`);
+        await loop.assertAlive(`slave txBurst against a ${play} eventfd`);
         await droppedOver(reports, /blocked our interrupt write/);
         assert.deepEqual(conn.readS2M(), [sent], 'what was published arrived intact');
         const r = await conn.next();
@@ -258,7 +258,7 @@ describe('hostile master vs our slave: the eventfds it shares', () => {
           return received.length >= i + 8 || !slave.connected;
         });
       }
-      await loop.assertTurning('slave reading under stolen interrupts');
+      await loop.assertAlive('slave reading under stolen interrupts');
       assert.deepEqual(reports.all, [], 'no error or disconnect');
       assert.deepEqual(received, sent);
     }),
