@@ -12,8 +12,9 @@ import { describe, InvalidArgumentError, MemifError, StateError, SystemError } f
 import { LogLimiter } from './log.js';
 import { type NativeBinding, native } from './native.js';
 import { type MemifOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { checkBurstSize, checkRxMode, type RxMode } from './queue/args.js';
 import type { QueueInit } from './queue/queue-init.js';
-import { type RxMode, RxQueue } from './queue/rx.js';
+import { RxQueue } from './queue/rx.js';
 import type { RxBurst } from './queue/rx-burst.js';
 import { TxQueue } from './queue/tx.js';
 import type { TxBurst } from './queue/tx-burst.js';
@@ -207,26 +208,7 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
    */
   txBurst(queueId: number, packets: readonly Uint8Array[], count?: number): number {
     const q = this.#queue(this.#tx, queueId, 'tx');
-    if (!Array.isArray(packets)) {
-      throw new InvalidArgumentError(`packets must be an array of Buffers; got ${describe(packets)}`);
-    }
-    let n: number;
-    try {
-      const length = packets.length;
-      const c = count === undefined ? length : count;
-      if (!(Number.isInteger(c) && c >= 0 && c <= length)) {
-        throw new InvalidArgumentError(
-          `count must be an integer from 0 to packets.length (${length}); got ${describe(count)}`,
-        );
-      }
-      n = q.burst(packets, c);
-    } catch (err) {
-      // Only a Proxy (of the array or of an element) makes reading the packets throw.
-      if (err instanceof MemifError) throw err;
-      throw new InvalidArgumentError(`packets could not be read: ${describe(err)}`, 'MEMIF_ERR_INVAL_ARG', {
-        cause: err,
-      });
-    }
+    const n = q.burst(packets, count);
     if (q.fault !== undefined) this.#onQueueFault(q.fault);
     return n;
   }
@@ -234,9 +216,7 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
   /** Up to `max` received packets of queue `queueId`, as Buffers the caller owns. */
   rxBurst(queueId: number, max = DEFAULT_BURST): Buffer[] {
     const q = this.#queue(this.#rx, queueId, 'rx');
-    if (!(Number.isInteger(max) && max >= 1)) {
-      throw new InvalidArgumentError(`max must be a positive integer; got ${describe(max)}`);
-    }
+    checkBurstSize(max);
     const out = q.burst(max);
     if (q.fault !== undefined) this.#onQueueFault(q.fault);
     return out;
@@ -251,9 +231,7 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
    */
   rxBurstZeroCopy(queueId: number, max = DEFAULT_BURST): RxBurst {
     const q = this.#queue(this.#rx, queueId, 'rx');
-    if (!(Number.isInteger(max) && max >= 1)) {
-      throw new InvalidArgumentError(`max must be a positive integer; got ${describe(max)}`);
-    }
+    checkBurstSize(max);
     const burst = q.burstZeroCopy(max);
     if (q.fault !== undefined) this.#onQueueFault(q.fault);
     return burst;
@@ -267,9 +245,7 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
    */
   txAlloc(queueId: number, count = DEFAULT_BURST): TxBurst {
     const q = this.#queue(this.#tx, queueId, 'tx');
-    if (!(Number.isInteger(count) && count >= 1)) {
-      throw new InvalidArgumentError(`count must be a positive integer; got ${describe(count)}`);
-    }
+    checkBurstSize(count, 'count');
     const burst = q.alloc(count);
     if (q.fault !== undefined) this.#onQueueFault(q.fault);
     return burst;
@@ -323,9 +299,7 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
    * and for later connections.
    */
   setRxMode(queueId: number, mode: RxMode): void {
-    if (mode !== 'interrupt' && mode !== 'polling') {
-      throw new InvalidArgumentError(`rx mode must be 'interrupt' or 'polling'; got ${describe(mode)}`);
-    }
+    checkRxMode(mode);
     if (!(Number.isInteger(queueId) && queueId >= 0 && queueId < this.options.rxQueues)) {
       throw new InvalidArgumentError(
         `rx queue id must be from 0 to ${this.options.rxQueues - 1}; got ${describe(queueId)}`,

@@ -7,11 +7,11 @@ import { StateError } from '../errors.js';
 import type { NativePoller } from '../native.js';
 import { Desc16, Desc32, inRegions } from '../shm/descriptor.js';
 import type { Ring } from '../shm/ring.js';
+import type { RxMode } from './args.js';
 import type { QueueInit } from './queue-init.js';
 import { RxBurst } from './rx-burst.js';
 
-/** How a queue learns that packets arrived. */
-export type RxMode = 'interrupt' | 'polling';
+export type { RxMode } from './args.js';
 
 /** An RxQueue also needs to tell its interface about interrupts. */
 export interface RxQueueInit extends QueueInit {

@@ -4,7 +4,7 @@
 // peer's index, one release-store of ours, at most one eventfd kick.
 import { constants } from 'node:os';
 import { DESC_FLAG_NEXT, RING_FLAG_MASK_INT } from '../constants.js';
-import { InvalidArgumentError, StateError } from '../errors.js';
+import { describe, InvalidArgumentError, MemifError, StateError } from '../errors.js';
 import { Desc16, Desc32, inRegions } from '../shm/descriptor.js';
 import type { Ring } from '../shm/ring.js';
 import type { QueueInit } from './queue-init.js';
@@ -159,10 +159,32 @@ export class TxQueue {
    * a packet that the slave's buffers cannot hold even in a whole ring is dropped (counted in
    * `oversized` and `errors`) and counts as taken, so that the caller moves on.
    */
-  burst(packets: readonly Uint8Array[], count: number): number {
+  burst(packets: readonly Uint8Array[], count?: number): number {
     if (this.#txBurst.live) {
       throw new StateError('MEMIF_ERR_ALREADY', `tx queue ${this.id}: commit or abort the zero-copy burst first`);
     }
+    if (!Array.isArray(packets)) {
+      throw new InvalidArgumentError(`packets must be an array of Buffers; got ${describe(packets)}`);
+    }
+    try {
+      const length = packets.length;
+      const c = count === undefined ? length : count;
+      if (!(Number.isInteger(c) && c >= 0 && c <= length)) {
+        throw new InvalidArgumentError(
+          `count must be an integer from 0 to packets.length (${length}); got ${describe(count)}`,
+        );
+      }
+      return this.#burst(packets, c);
+    } catch (err) {
+      // Only a Proxy (of the array or of an element) makes reading the packets throw.
+      if (err instanceof MemifError) throw err;
+      throw new InvalidArgumentError(`packets could not be read: ${describe(err)}`, 'MEMIF_ERR_INVAL_ARG', {
+        cause: err,
+      });
+    }
+  }
+
+  #burst(packets: readonly Uint8Array[], count: number): number {
     const max = this.maxPacketSize;
     for (let i = 0; i < count; i++) {
       const p = packets[i];

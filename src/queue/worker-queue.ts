@@ -11,7 +11,8 @@ import { type NativeBinding, native, type OwnedFds, sys } from '../native.js';
 import { SharedMemory } from '../shm/memory.js';
 import { Region } from '../shm/region.js';
 import { Ring } from '../shm/ring.js';
-import { type RxMode, RxQueue } from './rx.js';
+import { checkBurstSize, checkRxMode, type RxMode } from './args.js';
+import { RxQueue } from './rx.js';
 import type { RxBurst } from './rx-burst.js';
 import { TxQueue } from './tx.js';
 import type { TxBurst } from './tx-burst.js';
@@ -122,26 +123,30 @@ export class WorkerQueue {
 
   /** Like Memif.rxBurst. */
   rxBurst(max = 256): Buffer[] {
+    checkBurstSize(max);
     return this.#rxQueue().burst(max);
   }
 
   /** Like Memif.rxBurstZeroCopy. */
   rxBurstZeroCopy(max = 256): RxBurst {
+    checkBurstSize(max);
     return this.#rxQueue().burstZeroCopy(max);
   }
 
   /** Like Memif.txBurst. */
-  txBurst(packets: readonly Uint8Array[], count = packets.length): number {
+  txBurst(packets: readonly Uint8Array[], count?: number): number {
     return this.#txQueue().burst(packets, count);
   }
 
   /** Like Memif.txAlloc. */
   txAlloc(count = 256): TxBurst {
+    checkBurstSize(count, 'count');
     return this.#txQueue().alloc(count);
   }
 
   /** Interrupt mode watches the eventfd on this thread's loop and calls onInterrupt. */
   setRxMode(mode: RxMode): void {
+    checkRxMode(mode);
     this.#rxQueue().setMode(mode);
   }
 

@@ -16,6 +16,7 @@ import {
   packet as pkt,
   type RxBurst,
   type TxBurst,
+  WorkerQueue,
 } from '../../src/index.js';
 import { assertReleased, Bystander, countingLogger, exchange, packet, until } from '../helpers/hostile.js';
 import { LoopWatch } from '../helpers/liveness.js';
@@ -395,6 +396,70 @@ describe('caller misuse: every public method with every bad value', () => {
     await watch.assertAlive('Memif method misuse');
     await bystander.check('after Memif method misuse');
     await assertReleased(baseline, 'Memif method misuse');
+  });
+
+  test('WorkerQueue methods (attached in this thread), then traffic still passes', T, async () => {
+    const watch = new LoopWatch();
+    const baseline = snapshot();
+    const socketPath = tmp.socket('worker-misuse.sock');
+    const master = await Memif.create({ role: 'master', socketPath, logger, rxMode: 'polling' });
+    const slave = await Memif.create({ role: 'slave', socketPath, logger, rxMode: 'polling' });
+    const rx = await (async () => {
+      await Promise.all([master.waitForConnect({ timeoutMs: 10_000 }), slave.waitForConnect({ timeoutMs: 10_000 })]);
+      return WorkerQueue.attach(slave.handOff('rx', 0));
+    })();
+    const tx = WorkerQueue.attach(slave.handOff('tx', 0));
+    try {
+      const params: Param[] = [
+        { name: 'WorkerQueue.rxBurst(max)', call: (v) => rx.rxBurst(v as number), valid: ['undefined'] },
+        {
+          name: 'WorkerQueue.rxBurstZeroCopy(max)',
+          call: (v) => rx.rxBurstZeroCopy(v as number),
+          valid: ['undefined'],
+        },
+        { name: 'WorkerQueue.setRxMode(mode)', call: (v) => rx.setRxMode(v as 'polling') },
+        { name: 'WorkerQueue.txBurst(packets)', call: (v) => tx.txBurst(v as Uint8Array[]), valid: ['[]'] },
+        {
+          name: 'WorkerQueue.txBurst(packets, count)',
+          call: (v) => tx.txBurst([packet('x')], v as number),
+          valid: ['undefined'],
+        },
+        { name: 'WorkerQueue.txAlloc(count)', call: (v) => tx.txAlloc(v as number), valid: ['undefined'] },
+      ];
+      let refused = 0;
+      for (const p of params) {
+        refused += await expectRefused(p);
+        // A refused call left no burst open: the queue still works.
+        if (p.name.startsWith('WorkerQueue.tx')) tx.txAlloc(1).abort();
+        else rx.rxBurstZeroCopy(1).release();
+      }
+      assert.ok(refused >= 70, `${refused} refusals checked`);
+      // Traffic through the worker queues, bytes compared.
+      const up = [packet('worker up 1', 300), packet('worker up 2', 1500)];
+      assert.equal(tx.txBurst(up), 2);
+      const got: Buffer[] = [];
+      await until(() => {
+        got.push(...master.rxBurst(0));
+        return got.length >= 2;
+      });
+      assert.deepEqual(got, up);
+      const down = [packet('worker down', 700)];
+      assert.equal(master.txBurst(0, down), 1);
+      const back: Buffer[] = [];
+      await until(() => {
+        back.push(...rx.rxBurst());
+        return back.length >= 1;
+      });
+      assert.deepEqual(back, down);
+    } finally {
+      rx.close();
+      tx.close();
+      await slave.close();
+      await master.close();
+    }
+    await watch.assertAlive('WorkerQueue misuse');
+    await bystander.check('after WorkerQueue misuse');
+    await assertReleased(baseline, 'WorkerQueue misuse');
   });
 
   test('packet helpers', T, async () => {
