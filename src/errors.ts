@@ -227,3 +227,22 @@ export class SystemError extends MemifError {
     return err instanceof Error ? err : new Error(String(err));
   }
 }
+
+/**
+ * Reads `keys` of a caller's options object once each, inside a try: anything but a plain object,
+ * or a property that throws when read, is an InvalidArgumentError (the throw as its `cause`).
+ */
+export function readFields<K extends string>(value: unknown, what: string, keys: readonly K[]): Record<K, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidArgumentError(`${what} must be an object; got ${describe(value)}`);
+  }
+  const out = {} as Record<K, unknown>;
+  for (const k of keys) {
+    try {
+      out[k] = (value as Record<K, unknown>)[k];
+    } catch (err) {
+      throw new InvalidArgumentError(`${what}.${k} could not be read`, 'MEMIF_ERR_INVAL_ARG', { cause: err });
+    }
+  }
+  return out;
+}

@@ -8,7 +8,7 @@ import { MasterListener, parseSocketPath } from './control/listener.js';
 import type { MasterConnection, MasterEndpoint } from './control/master.js';
 import type { SessionInfo, SessionRing } from './control/session.js';
 import { SlaveConnection } from './control/slave.js';
-import { describe, InvalidArgumentError, MemifError, StateError, SystemError } from './errors.js';
+import { describe, InvalidArgumentError, MemifError, readFields, StateError, SystemError } from './errors.js';
 import { LogLimiter } from './log.js';
 import { type NativeBinding, native } from './native.js';
 import { type MemifOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -105,26 +105,6 @@ function isInstance(value: unknown, C: abstract new (...args: never[]) => unknow
   } catch {
     return false;
   }
-}
-
-/**
- * Reads `keys` of an options argument once each, inside a try: undefined gives {}, anything but a
- * plain object, or a property that throws when read, is an InvalidArgumentError.
- */
-function readArgs<K extends string>(value: unknown, what: string, keys: readonly K[]): Partial<Record<K, unknown>> {
-  if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidArgumentError(`${what} must be an object; got ${describe(value)}`);
-  }
-  const out: Partial<Record<K, unknown>> = {};
-  for (const k of keys) {
-    try {
-      out[k] = (value as Record<K, unknown>)[k];
-    } catch (err) {
-      throw new InvalidArgumentError(`${what}.${k} could not be read`, 'MEMIF_ERR_INVAL_ARG', { cause: err });
-    }
-  }
-  return out;
 }
 
 /**
@@ -316,7 +296,8 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
    * mode, yields to the event loop between empty polls), across reconnections, until close().
    */
   receive(queueId = 0, options: { maxBurst?: number } = {}): AsyncGenerator<Buffer[], void, undefined> {
-    const o = readArgs(options, 'options', ['maxBurst'] as const);
+    const o: { maxBurst?: unknown } =
+      options === undefined ? {} : readFields(options, 'options', ['maxBurst'] as const);
     const max = o.maxBurst === undefined ? DEFAULT_BURST : o.maxBurst;
     if (!(Number.isInteger(max) && (max as number) >= 1)) {
       throw new InvalidArgumentError(`maxBurst must be a positive integer; got ${describe(max)}`);
@@ -360,7 +341,8 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     let timeoutMs: unknown;
     let signal: AbortSignal | undefined;
     try {
-      const o = readArgs(options, 'options', ['timeoutMs', 'signal'] as const);
+      const o: { timeoutMs?: unknown; signal?: unknown } =
+        options === undefined ? {} : readFields(options, 'options', ['timeoutMs', 'signal'] as const);
       timeoutMs = o.timeoutMs;
       if (o.signal !== undefined && !isInstance(o.signal, AbortSignal)) {
         throw new InvalidArgumentError(`signal must be an AbortSignal; got ${describe(o.signal)}`);

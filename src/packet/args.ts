@@ -4,21 +4,7 @@
 import { isUint8Array } from 'node:util/types';
 import { describe, InvalidArgumentError } from '../errors.js';
 
-/** Reads `keys` of an options object once each, inside a try. */
-export function readFields<K extends string>(value: unknown, what: string, keys: readonly K[]): Record<K, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidArgumentError(`${what} must be an object; got ${describe(value)}`);
-  }
-  const out = {} as Record<K, unknown>;
-  for (const k of keys) {
-    try {
-      out[k] = (value as Record<K, unknown>)[k];
-    } catch (err) {
-      throw new InvalidArgumentError(`${what}.${k} could not be read`, 'MEMIF_ERR_INVAL_ARG', { cause: err });
-    }
-  }
-  return out;
-}
+export { readFields } from '../errors.js';
 
 /** `b` is a Uint8Array of exactly `size` bytes. */
 export function checkSize(b: unknown, size: number, name: string): asserts b is Uint8Array {

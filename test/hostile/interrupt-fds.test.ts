@@ -10,26 +10,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { MsgType } from '../../src/constants.js';
-import { Memif, MemifError } from '../../src/index.js';
+import { type Memif, MemifError } from '../../src/index.js';
 import { native } from '../../src/native.js';
 import { type FdKind, FdToy } from '../helpers/fd-toy.js';
-import {
-  assertQuietLog,
-  assertReleased,
-  Bystander,
-  countingLogger,
-  drainOnInterrupt,
-  havePython,
-  packet,
-  Reports,
-  until,
-} from '../helpers/hostile.js';
-import { type HostileConn, HostileMaster } from '../helpers/hostile-master.js';
+import { havePython, packet, type Reports, until } from '../helpers/hostile.js';
+import type { HostileConn } from '../helpers/hostile-master.js';
 import { LoopWatch } from '../helpers/liveness.js';
 import { type Attack, MasterArena, refused, withRegion } from '../helpers/master-arena.js';
-import { snapshot } from '../helpers/resources.js';
 import type { ScriptedSlave } from '../helpers/scripted-slave.js';
-import { type TempDir, tempDir } from '../helpers/tmp.js';
+import { SlaveArena } from '../helpers/slave-arena.js';
 
 const T = { timeout: 20_000 };
 
@@ -170,25 +159,17 @@ describe('hostile slave vs our master: interrupt fds', () => {
 });
 
 describe('hostile master vs our slave: the eventfds it shares', () => {
-  let tmp: TempDir;
-  const logger = countingLogger();
-  let bystander: Bystander;
+  const arena = new SlaveArena();
   let python = false;
-  let n = 0;
   before(async () => {
     python = await havePython();
-    tmp = tempDir('memif-hostile-efd-');
-    bystander = await Bystander.start(tmp.socket('bystander.sock'), logger);
+    await arena.start();
   });
-  after(async () => {
-    await bystander.close();
-    tmp.remove();
-  });
+  after(() => arena.stop());
 
   /**
-   * Our slave (ring 16, long reconnect interval) against a hostile master that completed the
-   * handshake, with a toy holding the open file description of the slave's `type` eventfd; then
-   * the checks: fds and mappings back, few log lines, the bystander still passing traffic.
+   * Our slave against a hostile master that completed the handshake, with a toy holding the open
+   * file description of the slave's `type` eventfd (the arena checks the aftermath).
    */
   async function scene(
     t: { skip(msg: string): void },
@@ -197,35 +178,18 @@ describe('hostile master vs our slave: the eventfds it shares', () => {
     body: (slave: Memif, conn: HostileConn, toy: FdToy, reports: Reports, received: Buffer[]) => Promise<void>,
   ): Promise<void> {
     if (!python) return t.skip('python3 is not available');
-    const socketPath = tmp.socket(`efd-${n++}.sock`);
-    const hm = new HostileMaster(socketPath);
-    const before = snapshot();
-    const mark = logger.loud();
-    const slave = await Memif.create({
-      role: 'slave',
-      socketPath,
-      logger,
-      log2RingSize: 4,
-      reconnectIntervalMs: 60_000,
-    });
-    const reports = new Reports(slave);
-    const received = drainOnInterrupt(slave);
-    let toy: FdToy | undefined;
-    try {
-      const conn = await hm.accept();
+    await arena.scene(label, {}, async (sc) => {
+      const conn = await sc.hm.accept();
       await conn.handshake();
-      await slave.waitForConnect({ timeoutMs: 5000 });
-      toy = await FdToy.on(conn.ring(type).eventfd);
-      await body(slave, conn, toy, reports, received);
-      await toy.play('stop-loop');
-    } finally {
-      await slave.close();
-      hm.close();
-      await toy?.stop();
-    }
-    await assertReleased(before, label);
-    assertQuietLog(logger, mark, 3, label);
-    await bystander.check(label);
+      await sc.slave.waitForConnect({ timeoutMs: 5000 });
+      const toy = await FdToy.on(conn.ring(type).eventfd);
+      try {
+        await body(sc.slave, conn, toy, sc.reports, sc.received);
+        await toy.play('stop-loop');
+      } finally {
+        await toy.stop();
+      }
+    });
   }
 
   for (const play of ['saturate', 'saturate-loop'] as const) {

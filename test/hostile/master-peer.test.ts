@@ -6,37 +6,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
 import { DESC_FLAG_NEXT, MEMIF_COOKIE, MsgType } from '../../src/constants.js';
-import { Memif, MemifError, type MemifOptions } from '../../src/index.js';
+import { Memif, MemifError } from '../../src/index.js';
 import { native } from '../../src/native.js';
 import { computeLayout } from '../../src/shm/layout.js';
 import { type Disconnect, encodeAck, encodeAddRegion, encodeConnected } from '../../src/wire/messages.js';
-import {
-  assertQuietLog,
-  assertReleased,
-  Bystander,
-  countingLogger,
-  drainOnInterrupt,
-  exchange,
-  packet,
-  Reports,
-  until,
-} from '../helpers/hostile.js';
-import { type HostileConn, HostileMaster } from '../helpers/hostile-master.js';
-import { newFds, type Resources, snapshot } from '../helpers/resources.js';
-import { type TempDir, tempDir } from '../helpers/tmp.js';
+import { assertReleased, exchange, packet, until } from '../helpers/hostile.js';
+import type { HostileConn } from '../helpers/hostile-master.js';
+import { newFds, snapshot } from '../helpers/resources.js';
+import { type Scene, SlaveArena } from '../helpers/slave-arena.js';
 
 const T = { timeout: 15_000 };
-
-interface Scene {
-  hm: HostileMaster;
-  slave: Memif;
-  reports: Reports;
-  /** Packets the slave read on its interrupts. */
-  received: Buffer[];
-  socketPath: string;
-  /** Resources before the slave was created (the hostile listener already open). */
-  before: Resources;
-}
 
 /** The hostile master got DISCONNECT with a reason matching `reason`, then the slave hung up. */
 async function toldAndDropped(conn: HostileConn, reason: RegExp): Promise<void> {
@@ -57,53 +36,11 @@ async function slaveRefused(sc: Scene, errorName: string, reason: RegExp): Promi
 }
 
 describe('hostile master vs our slave', () => {
-  let tmp: TempDir;
-  const logger = countingLogger();
-  let bystander: Bystander;
-  let n = 0;
-
-  before(async () => {
-    tmp = tempDir('memif-hostile-m-');
-    bystander = await Bystander.start(tmp.socket('bystander.sock'), logger);
-  });
-  after(async () => {
-    await bystander.close();
-    tmp.remove();
-  });
-
-  /** One hostile master on its own socket, our slave (id 0, ring 16) against it, then the checks. */
-  async function scene(
-    label: string,
-    slaveOptions: Partial<MemifOptions>,
-    body: (sc: Scene) => Promise<void>,
-    connections = 1,
-    listen = true,
-  ): Promise<void> {
-    const socketPath = tmp.socket(`hostile-${n++}.sock`);
-    const hm = new HostileMaster(socketPath);
-    const before = snapshot();
-    const mark = logger.loud();
-    const slave = await Memif.create({
-      role: 'slave',
-      socketPath,
-      id: 0,
-      logger,
-      log2RingSize: 4,
-      reconnectIntervalMs: 60_000,
-      ...slaveOptions,
-    });
-    const reports = new Reports(listen ? slave : undefined);
-    const received = drainOnInterrupt(slave);
-    try {
-      await body({ hm, slave, reports, received, socketPath, before });
-    } finally {
-      await slave.close();
-      hm.close();
-    }
-    await assertReleased(before, label);
-    assertQuietLog(logger, mark, 3 * connections, label);
-    await bystander.check(label);
-  }
+  const arena = new SlaveArena();
+  const logger = arena.logger;
+  before(() => arena.start());
+  after(() => arena.stop());
+  const scene = arena.scene.bind(arena);
 
   describe('HELLO', () => {
     for (const [min, max] of [
