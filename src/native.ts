@@ -89,17 +89,22 @@ function load(): NativeBinding {
     }
     return require(override) as NativeBinding;
   }
-  // dist/native.js and out/src/native.js both find the addon built at the package root.
+  // dist/native.js and out/src/native.js: the package root is the nearest folder up with binding.gyp.
+  // There node-gyp-build picks build/Release/memif_native.node (built from source: a git clone, or an
+  // install without a fitting prebuild), else prebuilds/linux-<arch>/memif-ts.glibc.node.
   let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    const candidate = join(dir, 'build', 'Release', 'memif_native.node');
-    if (existsSync(candidate)) return require(candidate) as NativeBinding;
-    dir = dirname(dir);
+  for (let i = 0; i < 4 && !existsSync(join(dir, 'binding.gyp')); i++) dir = dirname(dir);
+  const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
+  let path: string;
+  try {
+    path = nodeGypBuild.resolve(dir);
+  } catch (err) {
+    throw new MemifError(
+      'MEMIF_ERR_NOT_INIT',
+      `the native addon is neither built nor prebuilt for ${process.platform}-${process.arch}; run "npm install" (or "npm run build:native") in the memif-ts folder (${String(err).trim()})`,
+    );
   }
-  throw new MemifError(
-    'MEMIF_ERR_NOT_INIT',
-    'the native addon memif_native.node is not built; run "npm install" (or "npm run build:native") in the memif-ts folder',
-  );
+  return require(path) as NativeBinding;
 }
 
 let binding: NativeBinding | undefined;

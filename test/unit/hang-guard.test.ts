@@ -11,13 +11,16 @@ import { tempDir } from '../helpers/tmp.js';
 
 const guard = fileURLToPath(new URL('../helpers/hang-guard.js', import.meta.url));
 
-/** Runs `node --test --import guard file` and collects its exit code and output (bounded at 60 s). */
+/** Runs `node --test --test-reporter=tap --import guard file` (TAP: Node 23+ defaults to spec) and collects its exit code and output (bounded at 60 s). */
 function runWithGuard(file: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
     // A run of its own, not a subtest of this one: without the runner's marker in the environment.
     const env: NodeJS.ProcessEnv = { ...process.env, MEMIF_TEST_HANG_GUARD_MS: '3000' };
     delete env.NODE_TEST_CONTEXT;
-    const p = spawn(process.execPath, ['--test', '--import', guard, file], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const p = spawn(process.execPath, ['--test', '--test-reporter=tap', '--import', guard, file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+    });
     let out = '';
     p.stdout.on('data', (d: Buffer) => {
       out += d.toString();
