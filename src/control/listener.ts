@@ -98,9 +98,38 @@ export class MasterListener implements MasterDirectory {
         `interface id ${endpoint.options.id} is already used by a master on ${path}`,
         'MEMIF_ERR_ALREADY_INIT',
       );
+    } else {
+      l.#checkSameSocketOptions(endpoint);
     }
     l.#endpoints.set(endpoint.options.id, endpoint);
     return l;
+  }
+
+  /**
+   * The socket's own settings come from its first interface: its file's mode and owner, and the
+   * instance name its HELLO carries. A later master on the same path that asks for others would
+   * silently not get them: refused, naming the difference.
+   */
+  #checkSameSocketOptions(endpoint: MasterEndpoint): void {
+    const first = this.#endpoints.values().next().value as MasterEndpoint;
+    const a = first.options;
+    const b = endpoint.options;
+    const owner = (o: { uid: number; gid: number } | undefined) => (o ? `${o.uid}:${o.gid}` : 'unchanged');
+    const diffs: string[] = [];
+    if (a.socketMode !== b.socketMode) {
+      diffs.push(`socketMode 0o${b.socketMode.toString(8)} (the socket has 0o${a.socketMode.toString(8)})`);
+    }
+    if (owner(a.socketOwner) !== owner(b.socketOwner)) {
+      diffs.push(`socketOwner ${owner(b.socketOwner)} (the socket has ${owner(a.socketOwner)})`);
+    }
+    if (a.instanceName !== b.instanceName) {
+      diffs.push(`instanceName ${JSON.stringify(b.instanceName)} (its HELLO says ${JSON.stringify(a.instanceName)})`);
+    }
+    if (diffs.length > 0) {
+      throw new InvalidArgumentError(
+        `a master already listens on ${this.socketPath} with other socket options: ${diffs.join(', ')}`,
+      );
+    }
   }
 
   /** Removes an interface; the socket closes (and its file goes) with the last one. */
