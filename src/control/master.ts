@@ -81,11 +81,6 @@ export class MasterConnection extends Connection {
     return this.owner !== undefined;
   }
 
-  /** The interface this connection is bound to, after INIT. */
-  get endpoint(): MasterEndpoint | undefined {
-    return this.#endpoint;
-  }
-
   protected handle(msg: Message, take: () => number): void {
     const bound = this.#endpoint !== undefined;
     if (this.state !== 'handshake') {
