@@ -106,7 +106,8 @@ export interface ResolvedOptions {
   logger: Logger;
 }
 
-const known = new Set([
+/** Every option Memif.create() takes, by name (anything else is refused, with a hint). */
+export const OPTION_NAMES = [
   'role',
   'socketPath',
   'id',
@@ -127,7 +128,9 @@ const known = new Set([
   'allowUnsealedRegions',
   'authorize',
   'logger',
-]);
+] as const;
+
+const known = new Set<string>(OPTION_NAMES);
 
 const hints: Record<string, string> = {
   ringSize: "use 'log2RingSize' (e.g. 10 for 1024 slots)",

@@ -18,6 +18,7 @@ import {
   type TxBurst,
   WorkerQueue,
 } from '../../src/index.js';
+import { OPTION_NAMES } from '../../src/options.js';
 import { assertReleased, Bystander, countingLogger, exchange, packet, until } from '../helpers/hostile.js';
 import { LoopWatch } from '../helpers/liveness.js';
 import { snapshot } from '../helpers/resources.js';
@@ -154,28 +155,8 @@ async function expectRefused(p: Param): Promise<number> {
   return n;
 }
 
-const OPTIONS = [
-  'role',
-  'socketPath',
-  'id',
-  'interfaceName',
-  'instanceName',
-  'secret',
-  'mode',
-  'rxQueues',
-  'txQueues',
-  'bufferSize',
-  'log2RingSize',
-  'rxMode',
-  'reconnectIntervalMs',
-  'handshakeTimeoutMs',
-  'cacheLineSize',
-  'socketMode',
-  'socketOwner',
-  'allowUnsealedRegions',
-  'authorize',
-  'logger',
-] as const;
+/** Every option (the list options.ts checks against: a new option is attacked here too). */
+const OPTIONS = OPTION_NAMES;
 
 /** BAD values each option accepts: undefined gives the default, and a few take any string or {}. */
 const OPTION_VALID: Record<string, Valid> = {
