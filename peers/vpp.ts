@@ -217,6 +217,23 @@ export class Vpp {
     return this.proc.exitCode === null && this.proc.signalCode === null;
   }
 
+  /**
+   * Whether VPP is gone or goes within `ms`: a dying VPP (one that aborts) already fails vppctl
+   * while its process is still being torn down.
+   */
+  async diesWithin(ms: number): Promise<boolean> {
+    if (!this.running) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((r) => {
+      timer = setTimeout(() => r(false), ms);
+    });
+    try {
+      return await Promise.race([this.exited.then(() => true), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** A path inside the instance's folder (for sockets). */
   path(name: string): string {
     return join(this.dir, name);
