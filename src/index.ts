@@ -25,6 +25,7 @@ export {
   type MemifDetails,
   type MemifEvents,
   type QueueDetails,
+  type ReceiveOptions,
   type WaitForConnectOptions,
 } from './interface.js';
 export { defaultLogger, type Logger } from './log.js';
@@ -34,3 +35,4 @@ export type { RxMode } from './queue/rx.js';
 export type { RxBurst } from './queue/rx-burst.js';
 export type { TxBurst } from './queue/tx-burst.js';
 export { type QueueHandle, WorkerQueue } from './queue/worker-queue.js';
+export { createStream, MemifStream, type MemifStreamOptions } from './stream.js';

@@ -72,6 +72,14 @@ export interface WaitForConnectOptions {
   signal?: AbortSignal;
 }
 
+/** Options of `receive()`. */
+export interface ReceiveOptions {
+  /** Most packets per burst (a positive integer). Default 256. */
+  maxBurst?: number;
+  /** Ends the iteration when it aborts (the loop completes; no error is thrown). */
+  signal?: AbortSignal;
+}
+
 /** What a `disconnect` event carries. */
 export interface DisconnectInfo {
   /** Human-readable reason (ours or the peer's). */
@@ -293,14 +301,20 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
 
   /**
    * Bursts of packets arriving on `queueId`, as they come: waits for interrupts (or, in polling
-   * mode, yields to the event loop between empty polls), across reconnections, until close().
+   * mode, yields to the event loop between empty polls), across reconnections, until close() or
+   * until `options.signal` aborts: then the iteration ends (no error; a burst already taken is
+   * still yielded first). It takes packets from the same ring as `rxBurst`, the `interrupt`
+   * listeners' bursts and a `createStream` stream: use one of them per queue.
    */
-  receive(queueId = 0, options: { maxBurst?: number } = {}): AsyncGenerator<Buffer[], void, undefined> {
-    const o: { maxBurst?: unknown } =
-      options === undefined ? {} : readFields(options, 'options', ['maxBurst'] as const);
+  receive(queueId = 0, options: ReceiveOptions = {}): AsyncGenerator<Buffer[], void, undefined> {
+    const o: { maxBurst?: unknown; signal?: unknown } =
+      options === undefined ? {} : readFields(options, 'options', ['maxBurst', 'signal'] as const);
     const max = o.maxBurst === undefined ? DEFAULT_BURST : o.maxBurst;
     if (!(Number.isInteger(max) && (max as number) >= 1)) {
       throw new InvalidArgumentError(`maxBurst must be a positive integer; got ${describe(max)}`);
+    }
+    if (o.signal !== undefined && !isInstance(o.signal, AbortSignal)) {
+      throw new InvalidArgumentError(`signal must be an AbortSignal; got ${describe(o.signal)}`);
     }
     if (!(Number.isInteger(queueId) && queueId >= 0 && queueId < this.options.rxQueues)) {
       throw new InvalidArgumentError(
@@ -308,26 +322,36 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
         'MEMIF_ERR_QID',
       );
     }
-    return this.#receive(queueId, max as number);
+    return this.#receive(queueId, max as number, o.signal as AbortSignal | undefined);
   }
 
-  async *#receive(queueId: number, max: number): AsyncGenerator<Buffer[], void, undefined> {
-    while (!this.#closed) {
-      if (this.#info !== undefined && queueId < this.#rx.length) {
-        const burst = this.rxBurst(queueId, max);
-        if (burst.length > 0) {
-          yield burst;
-          continue;
+  async *#receive(queueId: number, max: number, signal?: AbortSignal): AsyncGenerator<Buffer[], void, undefined> {
+    let wake: (() => void) | undefined;
+    const onAbort = () => wake?.();
+    signal?.addEventListener('abort', onAbort);
+    try {
+      while (!this.#closed && !signal?.aborted) {
+        if (this.#info !== undefined && queueId < this.#rx.length) {
+          const burst = this.rxBurst(queueId, max);
+          if (burst.length > 0) {
+            yield burst;
+            continue;
+          }
         }
+        if (this.#closed || signal?.aborted) return;
+        await new Promise<void>((resolve) => {
+          if (this.#info !== undefined && this.#rxModes[queueId] === 'polling') {
+            setImmediate(resolve);
+            return;
+          }
+          wake = resolve;
+          this.#waiters.add(resolve);
+        });
+        wake = undefined;
       }
-      if (this.#closed) return;
-      await new Promise<void>((resolve) => {
-        if (this.#info !== undefined && this.#rxModes[queueId] === 'polling') {
-          setImmediate(resolve);
-          return;
-        }
-        this.#waiters.add(resolve);
-      });
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (wake !== undefined) this.#waiters.delete(wake);
     }
   }
 
@@ -446,6 +470,14 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     this.#wake();
     for (const w of [...this.#onCloseWaiters]) w();
     this.#notify('close');
+  }
+
+  /**
+   * `close()`, for `await using memif = await Memif.create(…)` (explicit resource management):
+   * the interface is closed when the block that declared it is left, however it is left.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   // ---- MasterEndpoint (called by the listener and connections) ----
