@@ -29,7 +29,11 @@ export {
   type WaitForConnectOptions,
 } from './interface.js';
 export { defaultLogger, type Logger } from './log.js';
-export type { MemifOptions } from './options.js';
+export type { MemifOptions, PeerCredentials, ResolvedOptions } from './options.js';
+/**
+ * Packet helpers for the examples and tools: MAC and IPv4 addresses, the internet checksum, ARP and
+ * ICMP echo frames (build and parse), and `respond()`, a tiny ARP + ICMP echo responder.
+ */
 export * as packet from './packet/index.js';
 export type { RxMode } from './queue/rx.js';
 export type { RxBurst } from './queue/rx-burst.js';

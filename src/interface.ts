@@ -23,14 +23,21 @@ import type { SharedMemory } from './shm/memory.js';
 
 /** Counters and ring state of one queue, from `details()`. */
 export interface QueueDetails {
+  /** The queue's id (its index among the rx or tx queues). */
   queueId: number;
   /** Ring direction in protocol terms: S2M (slave → master) or M2S. */
   ringType: 'S2M' | 'M2S';
+  /** Slots in the ring. */
   ringSize: number;
+  /** Bytes per buffer. */
   bufferSize: number;
+  /** The ring's head index (written by the producer; 16 bits, wrapping). */
   head: number;
+  /** The ring's tail index (written by the consumer; 16 bits, wrapping). */
   tail: number;
+  /** Packets moved on this queue (this connection). */
   packets: number;
+  /** Bytes moved on this queue (this connection). */
   bytes: number;
   /** Dropped packets or refused descriptors on this queue. */
   errors: number;
@@ -40,11 +47,17 @@ export interface QueueDetails {
 
 /** Everything `details()` reports about an interface. */
 export interface MemifDetails {
+  /** Our role. */
   role: 'master' | 'slave';
+  /** The interface id. */
   id: number;
+  /** The control socket (`@name` for an abstract one). */
   socketPath: string;
+  /** The interface mode. */
   mode: Mode;
+  /** Our interface name. */
   interfaceName: string;
+  /** Our instance (application) name. */
   instanceName: string;
   /**
    * The peer's instance name; '' when down. A slave reads it from HELLO, which a master sends
@@ -54,13 +67,31 @@ export interface MemifDetails {
   remoteName: string;
   /** The peer's interface name (from CONNECT or CONNECTED); '' when down. */
   remoteInterfaceName: string;
+  /** True while connected. */
   linkUp: boolean;
   /** Why the last connection ended, if one did. */
   lastDisconnectReason: string | undefined;
   /** Process credentials of the peer, from the control socket (SO_PEERCRED), while connected. */
-  peerCredentials: { pid: number; uid: number; gid: number } | undefined;
-  regions: { index: number; size: number }[];
+  peerCredentials:
+    | {
+        /** Process id. */
+        pid: number;
+        /** User id. */
+        uid: number;
+        /** Group id. */
+        gid: number;
+      }
+    | undefined;
+  /** The shared memory regions of the connection; empty when down. */
+  regions: {
+    /** Region index. */
+    index: number;
+    /** Bytes. */
+    size: number;
+  }[];
+  /** Our rx queues (the connection's; empty when down). */
   rxQueues: QueueDetails[];
+  /** Our tx queues (the connection's; empty when down). */
   txQueues: QueueDetails[];
 }
 
@@ -84,6 +115,7 @@ export interface ReceiveOptions {
 export interface DisconnectInfo {
   /** Human-readable reason (ours or the peer's). */
   reason: string;
+  /** The same as an error, with its code (`MEMIF_ERR_DISCONNECT` for the peer's DISCONNECT, …). */
   error: MemifError;
 }
 
@@ -121,6 +153,7 @@ function isInstance(value: unknown, C: abstract new (...args: never[]) => unknow
  * reconnects by itself; `close()` releases everything.
  */
 export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
+  /** The options as resolved by `create()`: checked, with every default filled in. */
   readonly options: ResolvedOptions;
   readonly #binding: NativeBinding;
   #conn: Connection | undefined;

@@ -4,9 +4,13 @@ import { debuglog } from 'node:util';
 
 /** What memif-ts logs through. Every method takes a message and optional structured fields. */
 export interface Logger {
+  /** Details, e.g. a failure repeated by a retrying slave. */
   debug(message: string, fields?: Record<string, unknown>): void;
+  /** Events of note: link up, link down, a connection refused before it was bound to an interface. */
   info(message: string, fields?: Record<string, unknown>): void;
+  /** Failures: a connection attempt that failed with no `error` listener (rate-limited), accept trouble. */
   warn(message: string, fields?: Record<string, unknown>): void;
+  /** Errors; part of the usual logger shape (pino, console), not called by memif-ts today. */
   error(message: string, fields?: Record<string, unknown>): void;
 }
 

@@ -55,7 +55,12 @@ export interface MemifOptions {
   /** Master: permission bits of the socket file it creates (e.g. 0o660). Default 0: as the umask gives. */
   socketMode?: number;
   /** Master: owner of the socket file it creates (like DPDK's owner-uid/owner-gid). Default: the process's. */
-  socketOwner?: { uid?: number; gid?: number };
+  socketOwner?: {
+    /** Owner user id of the socket file (default: the process's). */
+    uid?: number;
+    /** Owner group id of the socket file (default: the process's). */
+    gid?: number;
+  };
   /**
    * Master: accept regions that cannot be sealed against shrinking. Default false: such a region
    * is refused, because a peer that truncated it after we mapped it would crash this process
@@ -73,8 +78,11 @@ export interface MemifOptions {
 
 /** Who is at the other end of a control connection, and what it asked for. */
 export interface PeerCredentials {
+  /** The peer's process id. */
   pid: number;
+  /** The peer's user id. */
   uid: number;
+  /** The peer's group id. */
   gid: number;
   /** Interface id (the slave's INIT on a master; ours on a slave). */
   id: number;
@@ -84,25 +92,52 @@ export interface PeerCredentials {
 
 /** Options after checks, with every default applied. */
 export interface ResolvedOptions {
+  /** `MemifOptions.role`. */
   role: 'master' | 'slave';
+  /** `MemifOptions.socketPath`, or its default. */
   socketPath: string;
+  /** `MemifOptions.id`, or its default. */
   id: number;
+  /** `MemifOptions.interfaceName`, or its default. */
   interfaceName: string;
+  /** `MemifOptions.instanceName`, or its default. */
   instanceName: string;
+  /** `MemifOptions.secret` (as bytes), or its default. */
   secret: Buffer | undefined;
+  /** `MemifOptions.mode`, or its default. */
   mode: Mode;
+  /** `MemifOptions.rxQueues`, or its default. */
   rxQueues: number;
+  /** `MemifOptions.txQueues`, or its default. */
   txQueues: number;
+  /** `MemifOptions.bufferSize`, or its default. */
   bufferSize: number;
+  /** `MemifOptions.log2RingSize`, or its default. */
   log2RingSize: number;
+  /** `MemifOptions.rxMode`, or its default. */
   rxMode: RxMode;
+  /** `MemifOptions.reconnectIntervalMs`, or its default. */
   reconnectIntervalMs: number;
+  /** `MemifOptions.handshakeTimeoutMs`, or its default. */
   handshakeTimeoutMs: number;
+  /** `MemifOptions.cacheLineSize`, or its default. */
   cacheLineSize: number;
+  /** `MemifOptions.socketMode` (0: as the umask leaves it), or its default. */
   socketMode: number;
-  socketOwner: { uid: number; gid: number } | undefined;
+  /** `MemifOptions.socketOwner` (`undefined`: the process's), or its default. */
+  socketOwner:
+    | {
+        /** Owner user id of the socket file. */
+        uid: number;
+        /** Owner group id of the socket file. */
+        gid: number;
+      }
+    | undefined;
+  /** `MemifOptions.allowUnsealedRegions`, or its default. */
   allowUnsealedRegions: boolean;
+  /** `MemifOptions.authorize`, or its default. */
   authorize: ((peer: PeerCredentials) => boolean | Promise<boolean>) | undefined;
+  /** `MemifOptions.logger`, or its default. */
   logger: Logger;
 }
 

@@ -21,16 +21,23 @@ const BROADCAST = Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 export interface ArpPacket {
   /** 1 request, 2 reply (other values are passed through). */
   op: number;
+  /** Sender hardware address (6 bytes). */
   senderMac: Buffer;
+  /** Sender protocol address (4 bytes, IPv4). */
   senderIp: Buffer;
+  /** Target hardware address (6 bytes; zero in a request). */
   targetMac: Buffer;
+  /** Target protocol address (4 bytes, IPv4). */
   targetIp: Buffer;
 }
 
 /** Options of buildArpRequest. */
 export interface ArpRequestOptions {
+  /** Our MAC address, 6 bytes (e.g. from `parseMac`): the frame's source and the ARP sender. */
   senderMac: Uint8Array;
+  /** Our IPv4 address, 4 bytes (e.g. from `parseIPv4`). */
   senderIp: Uint8Array;
+  /** The IPv4 address asked about, 4 bytes. */
   targetIp: Uint8Array;
 }
 

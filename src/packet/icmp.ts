@@ -26,19 +26,29 @@ const FRAG_OFFSET_MASK = 0x1fff;
 export interface IcmpEcho {
   /** 8 request, 0 reply. */
   type: number;
+  /** ICMP code (0 for echo). */
   code: number;
+  /** ICMP identifier, 0 … 65535. */
   id: number;
+  /** ICMP sequence number, 0 … 65535. */
   seq: number;
+  /** IPv4 source address (4 bytes). */
   srcIp: Buffer;
+  /** IPv4 destination address (4 bytes). */
   dstIp: Buffer;
+  /** Echo data. */
   payload: Buffer;
 }
 
 /** Options of buildIcmpEchoRequest. */
 export interface IcmpEchoRequestOptions {
+  /** Ethernet source address, 6 bytes (e.g. from `parseMac`). */
   srcMac: Uint8Array;
+  /** Ethernet destination address, 6 bytes (the next hop's, e.g. learnt by ARP). */
   dstMac: Uint8Array;
+  /** IPv4 source address, 4 bytes (e.g. from `parseIPv4`). */
   srcIp: Uint8Array;
+  /** IPv4 destination address, 4 bytes. */
   dstIp: Uint8Array;
   /** ICMP identifier, 0 … 65535. */
   id: number;

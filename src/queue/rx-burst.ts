@@ -8,6 +8,11 @@ import { describe, InvalidArgumentError, StateError } from '../errors.js';
 import type { SharedMemory } from '../shm/memory.js';
 import type { Region } from '../shm/region.js';
 
+/**
+ * A zero-copy receive burst, from `Memif.rxBurstZeroCopy()` or `WorkerQueue.rxBurstZeroCopy()`:
+ * packets left in the shared buffers, read in place, then given back with `release()`. One object
+ * per queue, reused for every burst; every accessor throws once it is released.
+ */
 export class RxBurst {
   /** Packets in this burst. */
   count = 0;
@@ -21,9 +26,13 @@ export class RxBurst {
    * arrays) and nothing else; the ring itself is released from the queue's own state.
    */
   readonly segRegion: Uint16Array;
+  /** Segment s starts at byte `segOffset[s]` of region `segRegion[s]` (see `segRegion`). */
   readonly segOffset: Uint32Array;
+  /** Segment s holds `segLength[s]` bytes, 1 or more (see `segRegion`). */
   readonly segLength: Uint32Array;
+  /** Packet i's segments are `[first[i], first[i + 1])`; `first[count]` is the segment total. */
   readonly first: Uint16Array;
+  /** Packet i's length in bytes, all its segments together. */
   readonly packetLength: Uint32Array;
   #live = false;
   readonly #memory: SharedMemory;

@@ -12,6 +12,11 @@ import type { SharedMemory } from '../shm/memory.js';
 import type { Region } from '../shm/region.js';
 import { RxBurst } from './rx-burst.js';
 
+/**
+ * A zero-copy transmit burst, from `Memif.txAlloc()` or `WorkerQueue.txAlloc()`: free buffers to
+ * write packets into in place, published together by `commit(n)` (or given back by `abort()`).
+ * One object per queue, reused for every burst; every accessor throws after commit or abort.
+ */
 export class TxBurst {
   /** Buffers granted by the last alloc. */
   count = 0;
@@ -29,9 +34,13 @@ export class TxBurst {
    * commit() checks every written value before it publishes anything.
    */
   readonly bufRegion: Uint16Array;
+  /** Buffer i starts at byte `bufOffset[i]` of region `bufRegion[i]` (read; see `bufRegion`). */
   readonly bufOffset: Uint32Array;
+  /** Buffer i holds at most `bufCapacity[i]` bytes (read; see `bufRegion`). */
   readonly bufCapacity: Uint32Array;
+  /** Bytes written in buffer i, 1 … capacity (written by the caller; see `bufRegion`). */
   readonly bufLength: Uint32Array;
+  /** 1: the packet continues in buffer i + 1; 0: it ends in buffer i (written; see `bufRegion`). */
   readonly bufMore: Uint8Array;
   // What alloc granted, kept apart from the public copies: every write and check uses these.
   readonly #region: Uint16Array;

@@ -23,26 +23,50 @@ import type { TxBurst } from './tx-burst.js';
  * and fds never claimed are closed when the interface disconnects or closes.
  */
 export interface QueueHandle {
+  /** Which queue: rx or tx. */
   kind: 'rx' | 'tx';
+  /** The role of the interface it belongs to. */
   role: 'master' | 'slave';
+  /** Its queue id in the interface. */
   queueId: number;
   /** Claims the duplicated fds: one per region, then the ring's eventfd. */
   token: number;
   /** Region sizes, by index. */
-  regions: { size: number }[];
-  ring: { region: number; offset: number; log2Size: number };
+  regions: {
+    /** Bytes. */
+    size: number;
+  }[];
+  /** Where the ring is. */
+  ring: {
+    /** Index of the region holding it. */
+    region: number;
+    /** Byte offset of the ring header in that region. */
+    offset: number;
+    /** Slots, as log2. */
+    log2Size: number;
+  };
+  /** Ring header layout (64, or 128 for aarch64 VPP). */
   cacheLineSize: number;
+  /** Bytes per buffer. */
   bufferSize: number;
+  /** Where a slave's buffers of this ring start in region 0. */
   buffersOffset: number;
   /** The queue's private indices where the main thread left them. */
-  resume: { last: number; head: number };
+  resume: {
+    /** This side's private index into the ring (the next slot to process). */
+    last: number;
+    /** The head this side last published (a slave's rx refill). */
+    head: number;
+  };
   /** Int32Array[0]: 1 while the connection lives, 0 once it went down. */
   link: SharedArrayBuffer;
 }
 
 /** A queue driven on a worker thread, attached from a QueueHandle. */
 export class WorkerQueue {
+  /** Which queue it drives: rx or tx. */
   readonly kind: 'rx' | 'tx';
+  /** Its queue id in the interface. */
   readonly queueId: number;
   readonly #memory = new SharedMemory();
   readonly #link: Int32Array;
@@ -151,7 +175,16 @@ export class WorkerQueue {
   }
 
   /** Counters and ring state, like one entry of Memif.details(). */
-  get stats(): { packets: number; bytes: number; errors: number; fault: string | undefined } {
+  get stats(): {
+    /** Packets moved by this queue. */
+    packets: number;
+    /** Bytes moved by this queue. */
+    bytes: number;
+    /** Packets dropped or descriptors refused. */
+    errors: number;
+    /** Why the queue stopped trusting the peer, if it did. */
+    fault: string | undefined;
+  } {
     const q = (this.#rx ?? this.#tx) as RxQueue | TxQueue;
     return { packets: q.packets, bytes: q.bytes, errors: q.errors, fault: q.fault };
   }
