@@ -1,7 +1,7 @@
-// Docs that run: every fenced TypeScript/JavaScript block of README.md and docs/*.md is compiled
-// (the project's strict settings, against the package's own types: `import … from 'memif-ts'`
-// resolves to this package's dist/ by its name) and run in a child process, with a real memif-ts
-// peer when its info string asks for one (`peer=master`). Socket paths in a block are replaced by
+// Docs that run: every fenced TypeScript/JavaScript block of README.md, the other top-level *.md
+// files and docs/*.md is compiled (the project's strict settings, against the package's own types:
+// `import … from 'memif-ts'` resolves to this package's dist/ by its name) and run in a child
+// process, with a real memif-ts peer when its info string asks for one (`peer=master`). Socket paths in a block are replaced by
 // temporary ones. A block runs until its top level completes (interfaces it leaves open do not
 // keep it alive) and must exit 0. Blocks in other languages (sh, text, none) are not run, but one
 // that holds memif-ts code is an error: mark it ts, or ts no-run with a reason. See markdown.ts.
@@ -21,13 +21,14 @@ const blocksDir = join(root, 'out', 'doc-blocks');
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 const RUN_LIMIT_MS = 60_000;
 
-/** README.md and every docs/*.md, as paths relative to the package. */
+/** Every Markdown file of the package's top folder (README.md first) and of docs/, relative to it. */
 function markdownFiles(): string[] {
-  const docs = readdirSync(join(root, 'docs'))
-    .filter((f) => f.endsWith('.md'))
-    .sort()
-    .map((f) => `docs/${f}`);
-  return ['README.md', ...docs];
+  const md = (dir: string) =>
+    readdirSync(join(root, dir))
+      .filter((f) => f.endsWith('.md'))
+      .sort()
+      .map((f) => (dir === '.' ? f : `${dir}/${f}`));
+  return ['README.md', ...md('.').filter((f) => f !== 'README.md'), ...md('docs')];
 }
 
 function newestMtime(dir: string): number {
@@ -72,7 +73,7 @@ function slug(md: string): string {
     .toLowerCase();
 }
 
-describe('code blocks of README.md and docs/*.md', () => {
+describe('code blocks of the *.md files and docs/*.md', () => {
   let tmp: TempDir;
   const prepared: Prepared[] = [];
   const diagnostics = new Map<string, string[]>();
