@@ -8,6 +8,7 @@ export {
   MAX_QUEUES,
   type Mode,
 } from './constants.js';
+export type { MemifDetails, QueueDetails } from './details.js';
 export {
   ErrorCodes,
   type ErrorName,
@@ -20,17 +21,18 @@ export {
   SystemError,
 } from './errors.js';
 export {
+  type ConnectFailedInfo,
   type DisconnectInfo,
-  Memif,
-  type MemifDetails,
+  diagnosticsChannels,
+  type MemifChannelMessage,
   type MemifEvents,
-  type QueueDetails,
-  type WaitForConnectOptions,
-} from './interface.js';
+} from './events.js';
+export { Memif } from './interface.js';
 export { defaultLogger, type Logger } from './log.js';
-export type { MemifOptions } from './options.js';
+export type { MemifOptions, MemifSettings, PeerCredentials } from './options.js';
 export * as packet from './packet/index.js';
-export type { RxMode } from './queue/rx.js';
+export type { RxMode } from './queue/args.js';
 export type { RxBurst } from './queue/rx-burst.js';
 export type { TxBurst } from './queue/tx-burst.js';
 export { type QueueHandle, WorkerQueue } from './queue/worker-queue.js';
+export type { WaitForConnectOptions } from './waiters.js';

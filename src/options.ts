@@ -82,28 +82,52 @@ export interface PeerCredentials {
   name: string;
 }
 
+/**
+ * The options an interface runs with, every default applied (`memif.options`, frozen). The secret,
+ * `authorize` and the logger are left out: they are the application's, not something to show.
+ */
+export interface MemifSettings {
+  readonly role: 'master' | 'slave';
+  readonly socketPath: string;
+  readonly id: number;
+  readonly interfaceName: string;
+  readonly instanceName: string;
+  readonly mode: Mode;
+  readonly rxQueues: number;
+  readonly txQueues: number;
+  readonly bufferSize: number;
+  readonly log2RingSize: number;
+  readonly rxMode: RxMode;
+  readonly reconnectIntervalMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly cacheLineSize: number;
+  readonly socketMode: number;
+  /** uid or gid -1: left as the process's. */
+  readonly socketOwner: { readonly uid: number; readonly gid: number } | undefined;
+  readonly allowUnsealedRegions: boolean;
+}
+
 /** Options after checks, with every default applied. */
-export interface ResolvedOptions {
-  role: 'master' | 'slave';
-  socketPath: string;
-  id: number;
-  interfaceName: string;
-  instanceName: string;
+export interface ResolvedOptions extends MemifSettings {
   secret: Buffer | undefined;
-  mode: Mode;
-  rxQueues: number;
-  txQueues: number;
-  bufferSize: number;
-  log2RingSize: number;
-  rxMode: RxMode;
-  reconnectIntervalMs: number;
-  handshakeTimeoutMs: number;
-  cacheLineSize: number;
-  socketMode: number;
-  socketOwner: { uid: number; gid: number } | undefined;
-  allowUnsealedRegions: boolean;
   authorize: ((peer: PeerCredentials) => boolean | Promise<boolean>) | undefined;
   logger: Logger;
+}
+
+/** The public view of resolved options: frozen, without the secret, authorize and logger. */
+export function settingsOf(o: ResolvedOptions): MemifSettings {
+  const { secret: _secret, authorize: _authorize, logger: _logger, socketOwner, ...rest } = o;
+  return Object.freeze({ ...rest, socketOwner: socketOwner && Object.freeze({ ...socketOwner }) });
+}
+
+/** The few fields of the resolved options that one part of control/ needs. */
+export function pick<K extends keyof ResolvedOptions>(
+  o: ResolvedOptions,
+  keys: readonly K[],
+): Pick<ResolvedOptions, K> {
+  const out = {} as Pick<ResolvedOptions, K>;
+  for (const k of keys) out[k] = o[k];
+  return out;
 }
 
 /** Every option Memif.create() takes, by name (anything else is refused, with a hint). */
