@@ -56,7 +56,10 @@ describe('connection attempts are visible', () => {
     async () => {
       const socketPath = tmp.socket('later.sock');
       const rec = record();
-      const slave = await Memif.create({ role: 'slave', socketPath, reconnectIntervalMs: 2 });
+      const lines: [string, Record<string, unknown> | undefined][] = [];
+      const log = (message: string, fields?: Record<string, unknown>) => lines.push([message, fields]);
+      const logger = { debug: () => {}, info: log, warn: log, error: log };
+      const slave = await Memif.create({ role: 'slave', socketPath, reconnectIntervalMs: 2, logger });
       const events: ConnectFailedInfo[] = [];
       slave.on('connectFailed', (info) => events.push(info));
       try {
@@ -79,6 +82,16 @@ describe('connection attempts are visible', () => {
         assert.equal(failed[0][1].role, 'slave');
         assert.equal(failed[0][1].id, 0);
         assert.match(failed[0][1].reason ?? '', /ENOENT/);
+        // The log says it once too, with the same facts.
+        const logged = lines.filter(([m]) => m === 'memif: connection attempt failed');
+        assert.equal(logged.length, 1);
+        assert.deepEqual(logged[0][1], {
+          id: 0,
+          socket: socketPath,
+          cause: 'ENOENT',
+          hint: 'is the master running?',
+          attempts: 1,
+        });
 
         const err = await slave.waitForConnect({ timeoutMs: 1 }).then(
           () => assert.fail('connected with no master'),
