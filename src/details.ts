@@ -1,9 +1,9 @@
 // What details() reports: the interface (names, link state, connection counters and the last
 // failures) and each queue (ring state and counters), and how one queue is turned into that.
 import type { Mode } from './constants.js';
+import { ringTypes } from './control/session.js';
 import type { MemifError } from './errors.js';
 import type { Link } from './link.js';
-import { ringTypes } from './link.js';
 import type { ResolvedOptions } from './options.js';
 import type { RxMode } from './queue/args.js';
 import type { RxQueue } from './queue/rx.js';

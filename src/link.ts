@@ -1,9 +1,9 @@
 // Link: the data plane of one connection as the interface drives it — one RxQueue / TxQueue per
-// ring (which rings a role receives and transmits on is decided here, once), the queues handed to
-// worker threads, and the flag those workers watch. Built when a connection comes up, ended when
-// it goes down. It knows rings and regions, not messages (control/ hands it a SessionInfo).
+// ring (which rings: ringTypes(role) of control/session.ts), the queues handed to worker threads,
+// and the flag those workers watch. Built when a connection comes up, ended when it goes down. It
+// knows rings and regions, not messages (control/ hands it a SessionInfo).
 import type { RingType } from './constants.js';
-import type { SessionInfo, SessionRing } from './control/session.js';
+import { ringTypes, type SessionInfo, type SessionRing } from './control/session.js';
 import { describe, InvalidArgumentError, StateError } from './errors.js';
 import type { NativeBinding } from './native.js';
 import type { RxMode } from './queue/args.js';
@@ -11,11 +11,6 @@ import type { QueueInit } from './queue/queue-init.js';
 import { RxQueue } from './queue/rx.js';
 import { TxQueue } from './queue/tx.js';
 import { makeHandle, type QueueHandle } from './queue/worker-queue.js';
-
-/** The ring type a role receives on and the one it transmits on: a master receives S2M, a slave M2S. */
-export function ringTypes(role: 'master' | 'slave'): { rx: RingType; tx: RingType } {
-  return role === 'master' ? { rx: 'S2M', tx: 'M2S' } : { rx: 'M2S', tx: 'S2M' };
-}
 
 /** What a link needs of the interface. */
 export interface LinkConfig {

@@ -30,6 +30,7 @@ import {
 } from '../wire/messages.js';
 import { Connection, type ConnectionOwner, Refusal } from './connection.js';
 import { eventfdProblem } from './interrupt-fd.js';
+import { ringTypes } from './session.js';
 
 /** The options a master's socket and handshake need (the listener's included). */
 export const MASTER_FIELDS = [
@@ -216,8 +217,7 @@ export class MasterConnection extends Connection {
     const ep = this.#endpoint as MasterEndpoint;
     const res = this.resources;
     const rings = msg.ringType === 'S2M' ? res.s2m : res.m2s;
-    // An S2M ring is one we receive on; an M2S ring one we transmit on.
-    const limit = msg.ringType === 'S2M' ? ep.config.rxQueues : ep.config.txQueues;
+    const limit = msg.ringType === ringTypes('master').rx ? ep.config.rxQueues : ep.config.txQueues;
     const refuse = (name: ConstructorParameters<typeof Refusal>[0], reason: string): never => {
       this.binding.close(eventfd);
       throw new Refusal(name, reason);
