@@ -330,8 +330,8 @@ export class Memif extends EventEmitter<MemifEvents> {
     // Workers driving queues of this connection see it go down at their next burst.
     this.#link?.end();
     this.#link = undefined;
-    if (wasConnected) this.#reports.down(reason);
-    else if (this.#o.role === 'slave') this.#reports.lastConnectError = error;
+    this.#reports.ended(reason, wasConnected);
+    if (!wasConnected && this.#o.role === 'slave') this.#reports.lastConnectError = error;
     // Every state change first (the retry included), the user's listeners last (see #notify).
     this.#dialer?.scheduleRetry();
     this.#waiters.wake();

@@ -38,9 +38,9 @@ export class Reports {
     this.#connectLimit.reset();
   }
 
-  /** A link that was up went down. */
-  down(reason: string): void {
-    this.disconnects++;
+  /** This interface's connection ended, up or still in its handshake. */
+  ended(reason: string, wasConnected: boolean): void {
+    if (wasConnected) this.disconnects++;
     this.lastDisconnectReason = reason;
   }
 

@@ -95,7 +95,7 @@ describe('interop with FD.io VPP: secrets, rx modes, ping, ip mode', { skip: vpp
           assert.ok(vpp.running, 'VPP keeps running');
           const shown = await vpp.cli(`show memif ${vppA}`);
           assert.doesNotMatch(shown, /flags [^\n]*\bconnected\b/);
-          if (role === 'master') assert.match(shown, /local-disc-reason "incorrect secret \(interface id \d+\)"/);
+          if (role === 'master') assert.match(shown, /local-disc-reason "incorrect secret"/);
           // Both processes still work: a right pair on the same VPP passes traffic.
           await withPair({ vpp: role, secret: 'right' }, async (p) => {
             await l2Exchange(p.a, p.b, { sizes: [60, 3000] });
