@@ -17,14 +17,19 @@ import {
   type MemifError,
   StateError,
 } from '../../src/index.js';
+import { captureUncaught } from '../helpers/liveness.js';
 import { ScriptedSlave } from '../helpers/scripted-slave.js';
 import { abstractName, type TempDir, tempDir } from '../helpers/tmp.js';
 
 const T = { timeout: 20_000 };
 
 async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 20_000 && !cond(); i++) await new Promise((r) => setTimeout(r, 1));
-  assert.ok(cond(), what);
+  let ok = cond();
+  for (let i = 0; i < 20_000 && !ok; i++) {
+    await new Promise((r) => setTimeout(r, 1));
+    ok = cond();
+  }
+  assert.ok(ok, what);
 }
 
 /** Every message of every channel, in order, as [channel name, message]. */
@@ -255,6 +260,55 @@ describe('link up, link down and faults on diagnostics channels', () => {
       rec.stop();
       bad.close();
       await master.close();
+    }
+  });
+});
+
+describe('careless observers', () => {
+  let tmp: TempDir;
+  before(() => {
+    tmp = tempDir();
+  });
+  after(() => tmp.remove());
+
+  test('a connectFailed listener and channel subscribers that throw: the slave retries and connects', T, async () => {
+    const socketPath = tmp.socket('careless.sock');
+    class UserError extends Error {}
+    const cap = captureUncaught();
+    const boom = () => {
+      throw new UserError('subscriber broke');
+    };
+    for (const name of Object.values(diagnosticsChannels)) diagnosticsChannel.subscribe(name, boom);
+    const slave = await Memif.create({ role: 'slave', socketPath, reconnectIntervalMs: 2 });
+    let master: Memif | undefined;
+    try {
+      slave.on('connectFailed', () => {
+        throw new UserError('listener broke');
+      });
+      await until(() => slave.details().connectAttempts >= 5, 'attempts go on');
+      master = await Memif.create({ role: 'master', socketPath });
+      await slave.waitForConnect({ timeoutMs: 10_000 });
+      await master.waitForConnect({ timeoutMs: 10_000 });
+      // The link works: a packet goes through whole.
+      const pkt = Buffer.from('after careless observers');
+      assert.equal(slave.txBurst(0, [pkt]), 1);
+      let got: Buffer[] = [];
+      await until(() => (got = master?.rxBurst(0) ?? []).length > 0, 'the packet arrives');
+      assert.deepEqual(got, [pkt]);
+      await new Promise((r) => setImmediate(r));
+      const messages = cap.errors.map((e) => (e instanceof UserError ? e.message : String(e)));
+      assert.ok(messages.includes('listener broke'), "the listener's exception reached uncaughtException");
+      assert.ok(messages.includes('subscriber broke'), "a subscriber's exception reached uncaughtException");
+      assert.ok(
+        cap.errors.every((e) => e instanceof UserError),
+        `only the user's exceptions: ${messages.join('; ')}`,
+      );
+    } finally {
+      for (const name of Object.values(diagnosticsChannels)) diagnosticsChannel.unsubscribe(name, boom);
+      await slave.close();
+      await master?.close();
+      await new Promise((r) => setImmediate(r));
+      cap.restore();
     }
   });
 });
