@@ -292,8 +292,11 @@ describe('careless observers', () => {
       // The link works: a packet goes through whole.
       const pkt = Buffer.from('after careless observers');
       assert.equal(slave.txBurst(0, [pkt]), 1);
-      let got: Buffer[] = [];
-      await until(() => (got = master?.rxBurst(0) ?? []).length > 0, 'the packet arrives');
+      const got: Buffer[] = [];
+      await until(() => {
+        got.push(...(master?.rxBurst(0) ?? []));
+        return got.length > 0;
+      }, 'the packet arrives');
       assert.deepEqual(got, [pkt]);
       await new Promise((r) => setImmediate(r));
       const messages = cap.errors.map((e) => (e instanceof UserError ? e.message : String(e)));
