@@ -14,9 +14,9 @@ export interface DialerConfig {
 
 /** One failed connection attempt, as `connectFailed` reports it. */
 export interface ConnectFailure {
-  /** The error (a SystemError for a failed connect(); otherwise the handshake's refusal). */
+  /** The error: a SystemError (errno, syscall 'connect'). */
   error: MemifError;
-  /** errno name of the failed connect() (e.g. 'ENOENT'), or the error's name for a handshake refusal. */
+  /** The errno name of the failed connect(), e.g. 'ENOENT' (the error's name if it carried none). */
   cause: string;
   socketPath: string;
   /** What to check, when the cause suggests something; else undefined. */
