@@ -8,7 +8,7 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { ConnectFailureLimiter } from '../../src/control/dialer.js';
+import { ConnectFailureLimiter, connectHint } from '../../src/control/dialer.js';
 import {
   type ConnectFailedInfo,
   diagnosticsChannels,
@@ -327,5 +327,17 @@ describe('ConnectFailureLimiter', () => {
     assert.equal(l.admit('ENOENT', 60_002), 0);
     l.reset();
     assert.equal(l.admit('ENOENT', 60_003), 0);
+  });
+});
+
+describe('connectHint', () => {
+  // Permission errors cannot be provoked here (the tests run as root): the mapping is checked alone.
+  test('names what to check for each cause', () => {
+    assert.equal(connectHint('EACCES', false), 'permission: see socketMode/socketOwner');
+    assert.equal(connectHint('EPERM', true), 'permission: see socketMode/socketOwner');
+    assert.equal(connectHint('ENOENT', false), 'is the master running?');
+    assert.equal(connectHint('ECONNREFUSED', false), 'is the master running?');
+    assert.match(connectHint('ECONNREFUSED', true) ?? '', /^abstract socket: same network namespace\?/);
+    assert.equal(connectHint('EMFILE', false), undefined);
   });
 });
