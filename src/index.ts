@@ -8,6 +8,7 @@ export {
   MAX_QUEUES,
   type Mode,
 } from './constants.js';
+export type { MemifDetails, QueueDetails } from './details.js';
 export {
   ErrorCodes,
   type ErrorName,
@@ -20,23 +21,23 @@ export {
   SystemError,
 } from './errors.js';
 export {
+  type ConnectFailedInfo,
   type DisconnectInfo,
-  Memif,
-  type MemifDetails,
+  diagnosticsChannels,
+  type MemifChannelMessage,
   type MemifEvents,
-  type QueueDetails,
-  type ReceiveOptions,
-  type WaitForConnectOptions,
-} from './interface.js';
+} from './events.js';
+export { Memif } from './interface.js';
 export { defaultLogger, type Logger } from './log.js';
-export type { MemifOptions, PeerCredentials, ResolvedOptions } from './options.js';
+export type { MemifOptions, MemifSettings, PeerCredentials } from './options.js';
 /**
  * Packet helpers for the examples and tools: MAC and IPv4 addresses, the internet checksum, ARP and
  * ICMP echo frames (build and parse), and `respond()`, a tiny ARP + ICMP echo responder.
  */
 export * as packet from './packet/index.js';
-export type { RxMode } from './queue/rx.js';
+export type { RxMode } from './queue/args.js';
 export type { RxBurst } from './queue/rx-burst.js';
 export type { TxBurst } from './queue/tx-burst.js';
 export { type QueueHandle, WorkerQueue } from './queue/worker-queue.js';
 export { createStream, MemifStream, type MemifStreamOptions } from './stream.js';
+export type { ReceiveOptions, WaitForConnectOptions } from './waiters.js';

@@ -1,190 +1,87 @@
 // Memif: one memif interface, master or slave — lifecycle (create, connect, disconnect, reconnect,
-// close), events, the queues of the current connection, and details(). The control plane lives in
-// control/, the packet loops in queue/; this file joins them and checks the caller's arguments.
+// close), events, details(), and the checks of the caller's arguments. The sockets and handshakes
+// are control/'s (listener.ts for a master, dialer.ts and slave.ts for a slave), the queues of a
+// connection link.ts's, the packet loops queue/'s; this file joins them.
 import { EventEmitter } from 'node:events';
-import type { Mode } from './constants.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Connection } from './control/connection.js';
-import { MasterListener, parseSocketPath } from './control/listener.js';
-import type { MasterConnection, MasterEndpoint } from './control/master.js';
-import type { SessionInfo, SessionRing } from './control/session.js';
-import { SlaveConnection } from './control/slave.js';
-import { describe, InvalidArgumentError, MemifError, readFields, StateError, SystemError } from './errors.js';
-import { LogLimiter } from './log.js';
-import { type NativeBinding, native } from './native.js';
-import { type MemifOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { type ConnectFailedInfo, Dialer } from './control/dialer.js';
+import { MasterListener } from './control/listener.js';
+import { MASTER_FIELDS, type MasterEndpoint } from './control/master.js';
+import type { SessionInfo } from './control/session.js';
+import { SLAVE_FIELDS, SlaveConnection } from './control/slave.js';
+import { interfaceDetails, type MemifDetails } from './details.js';
+import { describe, InvalidArgumentError, MemifError, StateError } from './errors.js';
+import { type MemifChannelMessage, type MemifEvents, publish } from './events.js';
+import { Link } from './link.js';
+import { native } from './native.js';
+import {
+  type MemifOptions,
+  type MemifSettings,
+  pick,
+  type ResolvedOptions,
+  resolveOptions,
+  settingsOf,
+} from './options.js';
 import { checkBurstSize, checkRxMode, type RxMode } from './queue/args.js';
-import type { QueueInit } from './queue/queue-init.js';
-import { RxQueue } from './queue/rx.js';
+import type { RxQueue } from './queue/rx.js';
 import type { RxBurst } from './queue/rx-burst.js';
-import { TxQueue } from './queue/tx.js';
+import type { TxQueue } from './queue/tx.js';
 import type { TxBurst } from './queue/tx-burst.js';
-import { makeHandle, type QueueHandle } from './queue/worker-queue.js';
+import type { QueueHandle } from './queue/worker-queue.js';
+import { Reports } from './reports.js';
 import type { SharedMemory } from './shm/memory.js';
-
-/** Counters and ring state of one queue, from `details()`. */
-export interface QueueDetails {
-  /** The queue's id (its index among the rx or tx queues). */
-  queueId: number;
-  /** Ring direction in protocol terms: S2M (slave → master) or M2S. */
-  ringType: 'S2M' | 'M2S';
-  /** Slots in the ring. */
-  ringSize: number;
-  /** Bytes per buffer. */
-  bufferSize: number;
-  /** The ring's head index (written by the producer; 16 bits, wrapping). */
-  head: number;
-  /** The ring's tail index (written by the consumer; 16 bits, wrapping). */
-  tail: number;
-  /** Packets moved on this queue (this connection). */
-  packets: number;
-  /** Bytes moved on this queue (this connection). */
-  bytes: number;
-  /** Dropped packets or refused descriptors on this queue. */
-  errors: number;
-  /** Rx queues only. */
-  rxMode?: RxMode;
-}
-
-/** Everything `details()` reports about an interface. */
-export interface MemifDetails {
-  /** Our role. */
-  role: 'master' | 'slave';
-  /** The interface id. */
-  id: number;
-  /** The control socket (`@name` for an abstract one). */
-  socketPath: string;
-  /** The interface mode. */
-  mode: Mode;
-  /** Our interface name. */
-  interfaceName: string;
-  /** Our instance (application) name. */
-  instanceName: string;
-  /**
-   * The peer's instance name; '' when down. A slave reads it from HELLO, which a master sends
-   * before it knows the interface id: with memif-ts that is the instanceName of the first master
-   * interface created on that socket (libmemif and VPP also name the socket, not the interface).
-   */
-  remoteName: string;
-  /** The peer's interface name (from CONNECT or CONNECTED); '' when down. */
-  remoteInterfaceName: string;
-  /** True while connected. */
-  linkUp: boolean;
-  /** Why the last connection ended, if one did. */
-  lastDisconnectReason: string | undefined;
-  /** Process credentials of the peer, from the control socket (SO_PEERCRED), while connected. */
-  peerCredentials:
-    | {
-        /** Process id. */
-        pid: number;
-        /** User id. */
-        uid: number;
-        /** Group id. */
-        gid: number;
-      }
-    | undefined;
-  /** The shared memory regions of the connection; empty when down. */
-  regions: {
-    /** Region index. */
-    index: number;
-    /** Bytes. */
-    size: number;
-  }[];
-  /** Our rx queues (the connection's; empty when down). */
-  rxQueues: QueueDetails[];
-  /** Our tx queues (the connection's; empty when down). */
-  txQueues: QueueDetails[];
-}
-
-/** Options of `waitForConnect()`. */
-export interface WaitForConnectOptions {
-  /** Give up after this many ms (0 … 2^31 − 1) with `MEMIF_ERR_NOCONN`. Default (or Infinity): no limit. */
-  timeoutMs?: number;
-  /** Give up when this signal aborts (rejects with its reason), e.g. `AbortSignal.timeout(5000)`. */
-  signal?: AbortSignal;
-}
-
-/** Options of `receive()`. */
-export interface ReceiveOptions {
-  /** Most packets per burst (a positive integer). Default 256. */
-  maxBurst?: number;
-  /** Ends the iteration when it aborts (the loop completes; no error is thrown). */
-  signal?: AbortSignal;
-}
-
-/** What a `disconnect` event carries. */
-export interface DisconnectInfo {
-  /** Human-readable reason (ours or the peer's). */
-  reason: string;
-  /** The same as an error, with its code (`MEMIF_ERR_DISCONNECT` for the peer's DISCONNECT, …). */
-  error: MemifError;
-}
-
-/** Events of a Memif. */
-export interface MemifEvents {
-  /**
-   * The link is up: queues can be used. A master's first txBurst may still return 0 for a moment:
-   * it can only fill buffers once the slave has offered them (right after CONNECTED).
-   */
-  connect: [];
-  /** The link went down; a slave retries by itself until closed. */
-  disconnect: [info: DisconnectInfo];
-  /** The peer signalled queue `queueId` (interrupt mode): call rxBurst(queueId). */
-  interrupt: [queueId: number];
-  /** A handshake failed or a peer misbehaved. Without a listener these go to the logger instead. */
-  error: [error: MemifError];
-  /** close() has released everything. */
-  close: [];
-}
+import { type ReceiveOptions, readReceiveOptions, Waiters, type WaitForConnectOptions } from './waiters.js';
 
 const DEFAULT_BURST = 256;
-
-/** True when `value instanceof C`, false (instead of a throw) for a Proxy whose traps throw. */
-function isInstance(value: unknown, C: abstract new (...args: never[]) => unknown): boolean {
-  try {
-    return value instanceof C;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * A memif interface. Create it with `await Memif.create(options)`, wait for `connect`, then move
  * packets with `txBurst` / `rxBurst` (or `for await (const burst of memif.receive(q))`). A slave
  * reconnects by itself; `close()` releases everything.
  */
-export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
-  /** The options as resolved by `create()`: checked, with every default filled in. */
-  readonly options: ResolvedOptions;
-  readonly #binding: NativeBinding;
-  #conn: Connection | undefined;
-  #info: SessionInfo | undefined;
-  #rx: RxQueue[] = [];
-  #tx: TxQueue[] = [];
-  #rxModes: RxMode[];
-  #closed = false;
+export class Memif extends EventEmitter<MemifEvents> {
+  /** The options this interface runs with, defaults applied (frozen; no secret, authorize or logger). */
+  readonly options: MemifSettings;
+  readonly #o: ResolvedOptions;
+  readonly #binding = native();
+  /** How the listener and the connections reach this interface: kept off its public type. */
+  readonly #endpoint: MasterEndpoint;
   #listener: MasterListener | undefined;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #lastReason: string | undefined;
-  #lastFailure = '';
+  #dialer: Dialer | undefined;
+  #conn: Connection | undefined;
+  #link: Link | undefined;
+  readonly #rxModes: RxMode[];
+  #closed = false;
   #peerCredentials: MemifDetails['peerCredentials'];
-  readonly #waiters = new Set<() => void>();
-  /** waitForConnect() callers, told before the user's 'connect' / 'close' listeners. */
-  readonly #onConnectWaiters = new Set<() => void>();
-  readonly #onCloseWaiters = new Set<() => void>();
-  readonly #logLimit = new LogLimiter();
-  /** Int32Array[0] = 1 while this connection lives; shared with queues handed to workers. */
-  #link = new SharedArrayBuffer(4);
-  readonly #handedOff = new Set<string>();
-  /** Hand-off tokens of this connection: fds not claimed by a worker are closed when it ends. */
-  readonly #handoffTokens: number[] = [];
+  readonly #reports: Reports;
+  readonly #waiters = new Waiters();
   /** Memory of this and earlier connections that a zero-copy burst may still hold; close() unmaps it. */
   #memories: SharedMemory[] = [];
 
-  private constructor(options: ResolvedOptions, binding: NativeBinding) {
+  private constructor(options: ResolvedOptions) {
     super();
-    this.options = options;
-    this.#binding = binding;
+    this.#o = options;
+    this.options = settingsOf(options);
     this.#rxModes = new Array<RxMode>(options.rxQueues).fill(options.rxMode);
+    this.#reports = new Reports(options.logger, options.id, {
+      hasErrorListener: () => this.listenerCount('error') > 0,
+      error: (e) => this.#notify('error', e),
+      // On the next turn: the first attempt runs inside create(), before anyone could listen.
+      connectFailed: (info) =>
+        setImmediate(() => {
+          if (!this.#closed) this.#notify('connectFailed', info);
+        }),
+    });
+    this.#endpoint = {
+      config: pick(options, MASTER_FIELDS),
+      busy: () => this.#conn !== undefined,
+      attach: (conn) => {
+        this.#conn = conn;
+      },
+      onConnected: (conn, info) => this.#onConnected(conn, info),
+      onDisconnected: (conn, error, wasConnected) => this.#onDisconnected(conn, error, wasConnected),
+    };
   }
 
   /**
@@ -193,19 +90,31 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
    * on bad options or when the socket cannot be used at all.
    */
   static async create(options: MemifOptions): Promise<Memif> {
-    const resolved = resolveOptions(options);
-    const m = new Memif(resolved, native());
-    if (resolved.role === 'master') {
-      m.#listener = MasterListener.register(m);
-    } else {
-      m.#attempt(true);
+    const o = resolveOptions(options);
+    const m = new Memif(o);
+    if (o.role === 'master') {
+      m.#listener = MasterListener.register(m.#endpoint);
+      return m;
     }
+    const slave = pick(o, SLAVE_FIELDS);
+    m.#dialer = new Dialer(
+      pick(o, ['socketPath', 'reconnectIntervalMs']),
+      {
+        idle: () => !m.#closed && m.#conn === undefined,
+        connected: (fd) => {
+          m.#conn = new SlaveConnection(fd, slave, m.#endpoint, m.#binding);
+        },
+        failed: (failure, transient) => m.#connectFailed(failure, transient),
+      },
+      m.#binding,
+    );
+    m.#dialer.dial(true);
     return m;
   }
 
   /** True while the link is up. */
   get connected(): boolean {
-    return this.#info !== undefined;
+    return this.#link !== undefined;
   }
 
   /** True once close() was called. */
@@ -215,12 +124,12 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
 
   /** Number of rx queues of the current connection (else as configured). */
   get rxQueueCount(): number {
-    return this.#info ? this.#rx.length : this.options.rxQueues;
+    return this.#link ? this.#link.rx.length : this.#o.rxQueues;
   }
 
   /** Number of tx queues of the current connection (else as configured). */
   get txQueueCount(): number {
-    return this.#info ? this.#tx.length : this.options.txQueues;
+    return this.#link ? this.#link.tx.length : this.#o.txQueues;
   }
 
   /**
@@ -228,7 +137,7 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
    * queued. Never blocks: a full ring takes fewer. A packet larger than one buffer is chained.
    */
   txBurst(queueId: number, packets: readonly Uint8Array[], count?: number): number {
-    const q = this.#queue(this.#tx, queueId, 'tx');
+    const q = this.#queue('tx', queueId) as TxQueue;
     const n = q.burst(packets, count);
     if (q.fault !== undefined) this.#onQueueFault(q.fault);
     return n;
@@ -236,7 +145,7 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
 
   /** Up to `max` received packets of queue `queueId`, as Buffers the caller owns. */
   rxBurst(queueId: number, max = DEFAULT_BURST): Buffer[] {
-    const q = this.#queue(this.#rx, queueId, 'rx');
+    const q = this.#queue('rx', queueId) as RxQueue;
     checkBurstSize(max);
     const out = q.burst(max);
     if (q.fault !== undefined) this.#onQueueFault(q.fault);
@@ -251,7 +160,7 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
    * No allocation per packet; one index store per burst.
    */
   rxBurstZeroCopy(queueId: number, max = DEFAULT_BURST): RxBurst {
-    const q = this.#queue(this.#rx, queueId, 'rx');
+    const q = this.#queue('rx', queueId) as RxQueue;
     checkBurstSize(max);
     const burst = q.burstZeroCopy(max);
     if (q.fault !== undefined) this.#onQueueFault(q.fault);
@@ -265,7 +174,7 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
    * `commit(n)` publishes buffers [0, n) with one index store and at most one interrupt.
    */
   txAlloc(queueId: number, count = DEFAULT_BURST): TxBurst {
-    const q = this.#queue(this.#tx, queueId, 'tx');
+    const q = this.#queue('tx', queueId) as TxQueue;
     checkBurstSize(count, 'count');
     const burst = q.alloc(count);
     if (q.fault !== undefined) this.#onQueueFault(q.fault);
@@ -282,36 +191,8 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
   handOff(kind: 'rx' | 'tx', queueId: number): QueueHandle {
     if (kind !== 'rx' && kind !== 'tx')
       throw new InvalidArgumentError(`kind must be 'rx' or 'tx'; got ${describe(kind)}`);
-    const q = this.#queue<RxQueue | TxQueue>(kind === 'rx' ? this.#rx : this.#tx, queueId, kind);
-    // The worker resumes where this thread's indices are: buffers of a burst still out would be
-    // read (or written) by both threads, and given back to the peer under this thread's views.
-    if (q.burstLive) {
-      throw new StateError(
-        'MEMIF_ERR_ALREADY',
-        `${kind} queue ${queueId}: ${kind === 'rx' ? 'release' : 'commit or abort'} its zero-copy burst before handOff()`,
-      );
-    }
-    const info = this.#info as SessionInfo;
-    const master = this.options.role === 'master';
-    const rings = kind === 'rx' ? (master ? info.s2m : info.m2s) : master ? info.m2s : info.s2m;
-    const r = rings[queueId];
-    const handle = makeHandle(
-      kind,
-      q,
-      {
-        role: this.options.role,
-        cacheLineSize: this.options.cacheLineSize,
-        buffersOffset: info.buffersOffset(r.type, r.index),
-        eventfd: r.eventfd,
-        regions: info.regions,
-      },
-      this.#link,
-      this.#binding,
-    );
-    q.close();
-    this.#handedOff.add(`${kind}${queueId}`);
-    this.#handoffTokens.push(handle.token);
-    return handle;
+    this.#queue(kind, queueId);
+    return (this.#link as Link).handOff(kind, queueId);
   }
 
   /**
@@ -321,15 +202,10 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
    */
   setRxMode(queueId: number, mode: RxMode): void {
     checkRxMode(mode);
-    if (!(Number.isInteger(queueId) && queueId >= 0 && queueId < this.options.rxQueues)) {
-      throw new InvalidArgumentError(
-        `rx queue id must be from 0 to ${this.options.rxQueues - 1}; got ${describe(queueId)}`,
-        'MEMIF_ERR_QID',
-      );
-    }
+    this.#checkConfiguredRx(queueId);
     this.#rxModes[queueId] = mode;
-    this.#rx[queueId]?.setMode(mode);
-    this.#wake();
+    this.#link?.rx[queueId]?.setMode(mode);
+    this.#waiters.wake();
   }
 
   /**
@@ -340,51 +216,23 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
    * listeners' bursts and a `createStream` stream: use one of them per queue.
    */
   receive(queueId = 0, options: ReceiveOptions = {}): AsyncGenerator<Buffer[], void, undefined> {
-    const o: { maxBurst?: unknown; signal?: unknown } =
-      options === undefined ? {} : readFields(options, 'options', ['maxBurst', 'signal'] as const);
-    const max = o.maxBurst === undefined ? DEFAULT_BURST : o.maxBurst;
-    if (!(Number.isInteger(max) && (max as number) >= 1)) {
-      throw new InvalidArgumentError(`maxBurst must be a positive integer; got ${describe(max)}`);
-    }
-    if (o.signal !== undefined && !isInstance(o.signal, AbortSignal)) {
-      throw new InvalidArgumentError(`signal must be an AbortSignal; got ${describe(o.signal)}`);
-    }
-    if (!(Number.isInteger(queueId) && queueId >= 0 && queueId < this.options.rxQueues)) {
-      throw new InvalidArgumentError(
-        `rx queue id must be from 0 to ${this.options.rxQueues - 1}; got ${describe(queueId)}`,
-        'MEMIF_ERR_QID',
-      );
-    }
-    return this.#receive(queueId, max as number, o.signal as AbortSignal | undefined);
+    const { maxBurst, signal } = readReceiveOptions(options, DEFAULT_BURST);
+    this.#checkConfiguredRx(queueId);
+    return this.#receive(queueId, maxBurst, signal);
   }
 
   async *#receive(queueId: number, max: number, signal?: AbortSignal): AsyncGenerator<Buffer[], void, undefined> {
-    let wake: (() => void) | undefined;
-    const onAbort = () => wake?.();
-    signal?.addEventListener('abort', onAbort);
-    try {
-      while (!this.#closed && !signal?.aborted) {
-        if (this.#info !== undefined && queueId < this.#rx.length) {
-          const burst = this.rxBurst(queueId, max);
-          if (burst.length > 0) {
-            yield burst;
-            continue;
-          }
+    while (!this.#closed && !signal?.aborted) {
+      if (this.#link !== undefined && queueId < this.#link.rx.length) {
+        const burst = this.rxBurst(queueId, max);
+        if (burst.length > 0) {
+          yield burst;
+          continue;
         }
-        if (this.#closed || signal?.aborted) return;
-        await new Promise<void>((resolve) => {
-          if (this.#info !== undefined && this.#rxModes[queueId] === 'polling') {
-            setImmediate(resolve);
-            return;
-          }
-          wake = resolve;
-          this.#waiters.add(resolve);
-        });
-        wake = undefined;
       }
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      if (wake !== undefined) this.#waiters.delete(wake);
+      if (this.#closed || signal?.aborted) return;
+      if (this.#link !== undefined && this.#rxModes[queueId] === 'polling') await nextTurn();
+      else await this.#waiters.next(signal);
     }
   }
 
@@ -393,95 +241,24 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
    * (`MEMIF_ERR_NOCONN`) if the interface is closed first or `timeoutMs` passes, and with
    * `signal.reason` if `signal` aborts. Without either, it waits as long as it takes: a DPDK
    * client, for one, connects once and never retries, so a caller that must not hang bounds it.
+   * The timeout's error carries the last failed attempt as `cause` (a slave's `lastConnectError`).
    */
   waitForConnect(options: WaitForConnectOptions = {}): Promise<void> {
-    let timeoutMs: unknown;
-    let signal: AbortSignal | undefined;
-    try {
-      const o: { timeoutMs?: unknown; signal?: unknown } =
-        options === undefined ? {} : readFields(options, 'options', ['timeoutMs', 'signal'] as const);
-      timeoutMs = o.timeoutMs;
-      if (o.signal !== undefined && !isInstance(o.signal, AbortSignal)) {
-        throw new InvalidArgumentError(`signal must be an AbortSignal; got ${describe(o.signal)}`);
-      }
-      signal = o.signal as AbortSignal | undefined;
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    // A timer takes at most 2^31 − 1 ms (Node fires a longer one after 1 ms); Infinity: no timer.
-    if (
-      timeoutMs !== undefined &&
-      timeoutMs !== Number.POSITIVE_INFINITY &&
-      !(Number.isFinite(timeoutMs) && (timeoutMs as number) >= 0 && (timeoutMs as number) <= 2 ** 31 - 1)
-    ) {
-      return Promise.reject(
-        new InvalidArgumentError(
-          `timeoutMs must be from 0 to ${2 ** 31 - 1} (or Infinity), got ${describe(timeoutMs)}`,
-        ),
-      );
-    }
-    if (this.#info !== undefined) return Promise.resolve();
-    if (this.#closed) return Promise.reject(new StateError('MEMIF_ERR_NOCONN', 'interface is closed'));
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const settle = (err?: unknown) => {
-        this.#onConnectWaiters.delete(onConnect);
-        this.#onCloseWaiters.delete(onClosed);
-        signal?.removeEventListener('abort', onAbort);
-        clearTimeout(timer);
-        if (err === undefined) resolve();
-        else reject(err);
-      };
-      const onConnect = () => settle();
-      const onClosed = () => settle(new StateError('MEMIF_ERR_NOCONN', 'interface is closed'));
-      const onAbort = () => settle(signal?.reason);
-      // Not event listeners: a user's listener that throws must not keep these from running.
-      this.#onConnectWaiters.add(onConnect);
-      this.#onCloseWaiters.add(onClosed);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeoutMs !== undefined && timeoutMs !== Number.POSITIVE_INFINITY) {
-        timer = setTimeout(
-          () => settle(new StateError('MEMIF_ERR_NOCONN', `not connected within ${timeoutMs} ms`)),
-          timeoutMs as number,
-        );
-      }
+    return this.#waiters.forConnect(options, {
+      up: this.#link !== undefined,
+      closed: this.#closed,
+      timedOut: (ms) => this.#reports.notConnectedWithin(ms),
     });
   }
 
   /** Details and counters of the interface and each queue. */
   details(): MemifDetails {
-    const o = this.options;
-    const info = this.#info;
-    const queue = (q: RxQueue | TxQueue, ringType: 'S2M' | 'M2S', rx: boolean): QueueDetails => ({
-      queueId: q.id,
-      ringType,
-      ringSize: q.ring.size,
-      bufferSize: q.bufferSize,
-      head: q.ring.loadHead(),
-      tail: q.ring.loadTail(),
-      packets: q.packets,
-      bytes: q.bytes,
-      errors: q.errors,
-      ...(rx ? { rxMode: (q as RxQueue).mode } : {}),
+    return interfaceDetails(this.#o, this.#link, {
+      handshaking: this.#conn !== undefined,
+      reports: this.#reports,
+      connectAttempts: this.#dialer?.attempts ?? 0,
+      peerCredentials: this.#peerCredentials,
     });
-    const master = o.role === 'master';
-    return {
-      role: o.role,
-      id: o.id,
-      socketPath: o.socketPath,
-      mode: o.mode,
-      interfaceName: o.interfaceName,
-      instanceName: o.instanceName,
-      remoteName: info?.remoteName ?? '',
-      remoteInterfaceName: info?.remoteInterfaceName ?? '',
-      linkUp: info !== undefined,
-      lastDisconnectReason: this.#lastReason,
-      peerCredentials: info ? this.#peerCredentials : undefined,
-      regions: (info?.regions ?? []).map((r) => ({ index: r.index, size: r.size })),
-      rxQueues: this.#rx.map((q) => queue(q, master ? 'S2M' : 'M2S', true)),
-      txQueues: this.#tx.map((q) => queue(q, master ? 'M2S' : 'S2M', false)),
-    };
   }
 
   /**
@@ -491,17 +268,16 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#retryTimer);
+    this.#dialer?.stop();
     this.#conn?.disconnect('interface deleted');
     this.#conn = undefined;
-    this.#discardHandoffs();
     // Outstanding zero-copy bursts lose their memory now (documented): close() releases everything.
     for (const m of this.#memories) m.revoke();
     this.#memories = [];
-    this.#listener?.unregister(this);
+    this.#listener?.unregister(this.#endpoint);
     this.#listener = undefined;
-    this.#wake();
-    for (const w of [...this.#onCloseWaiters]) w();
+    this.#waiters.wake();
+    this.#waiters.closed();
     this.#notify('close');
   }
 
@@ -513,134 +289,114 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     await this.close();
   }
 
-  // ---- MasterEndpoint (called by the listener and connections) ----
+  // ---- what the connections tell this interface (through #endpoint) ----
 
-  /** @internal */
-  get busy(): boolean {
-    return this.#conn !== undefined;
-  }
-
-  /** @internal */
-  attach(conn: MasterConnection): void {
-    this.#conn = conn;
-  }
-
-  /** @internal */
-  onConnected(conn: Connection, info: SessionInfo): void {
+  #onConnected(conn: Connection, info: SessionInfo): void {
     if (conn !== this.#conn) return;
-    const o = this.options;
-    const master = o.role === 'master';
-    const rxRings = master ? info.s2m : info.m2s;
-    const txRings = master ? info.m2s : info.s2m;
-    this.#info = info;
-    this.#lastFailure = '';
-    this.#link = new SharedArrayBuffer(4);
-    Atomics.store(new Int32Array(this.#link), 0, 1);
-    this.#handedOff.clear();
+    const o = this.#o;
+    this.#link = new Link(
+      info,
+      {
+        role: o.role,
+        cacheLineSize: o.cacheLineSize,
+        rxModes: this.#rxModes,
+        // A queue that stops trusting the peer (bad ring state, misbehaving eventfd) ends this
+        // connection, after the burst or callback that found it.
+        onFault: (reason) =>
+          queueMicrotask(() => {
+            if (this.#conn === conn) this.#onQueueFault(reason);
+          }),
+        onInterrupt: (q) => this.#onInterrupt(q),
+      },
+      this.#binding,
+    );
+    this.#reports.up();
     this.#peerCredentials = conn.peerCredentials();
     this.#memories = this.#memories.filter((m) => m.mapped);
     this.#memories.push(info.memory);
-    // A queue that stops trusting the peer (bad ring state, misbehaving eventfd) ends this
-    // connection, after the burst or callback that found it.
-    const onFault = (reason: string) =>
-      queueMicrotask(() => {
-        if (this.#conn === conn) this.#onQueueFault(reason);
-      });
-    const init = (r: SessionRing): QueueInit => ({
-      id: r.index,
-      role: o.role,
-      ring: r.ring,
-      memory: info.memory,
-      onFault,
-      regions: info.regions,
-      bufferSize: info.bufferSize,
-      buffersOffset: info.buffersOffset(r.type, r.index),
-      eventfd: r.eventfd,
-      binding: this.#binding,
-    });
-    this.#tx = txRings.map((r) => new TxQueue(init(r)));
-    this.#rx = rxRings.map((r) => new RxQueue({ ...init(r), onInterrupt: (q) => this.#onInterrupt(q) }));
-    for (const q of this.#rx) {
-      q.refill();
-      q.setMode(this.#rxModes[q.id] ?? o.rxMode);
-    }
     o.logger.info('memif: connected', {
       id: o.id,
       role: o.role,
       peer: info.remoteName,
       peerInterface: info.remoteInterfaceName,
     });
-    this.#wake();
-    for (const w of [...this.#onConnectWaiters]) w();
+    this.#waiters.wake();
+    this.#waiters.connected();
+    publish('linkUp', this.#message());
     this.#notify('connect');
   }
 
-  /** @internal */
-  onDisconnected(conn: Connection, error: MemifError, wasConnected: boolean): void {
+  #onDisconnected(conn: Connection, error: MemifError, wasConnected: boolean): void {
+    const reason = conn.reason ?? error.message;
     if (conn !== this.#conn) {
       // A refused slave that never became ours (wrong secret, mode): report, keep the current link.
-      this.#report(error);
+      publish('refused', this.#message(reason, error));
+      this.#reports.failure(error);
       return;
     }
     this.#conn = undefined;
     // Workers driving queues of this connection see it go down at their next burst.
-    Atomics.store(new Int32Array(this.#link), 0, 0);
-    this.#discardHandoffs();
-    for (const q of this.#rx) q.close();
-    for (const q of this.#tx) q.close();
-    this.#rx = [];
-    this.#tx = [];
-    this.#info = undefined;
-    const reason = conn.reason ?? error.message;
-    this.#lastReason = reason;
+    this.#link?.end();
+    this.#link = undefined;
+    this.#reports.ended(reason, wasConnected);
+    if (!wasConnected && this.#o.role === 'slave') this.#reports.lastConnectError = error;
     // Every state change first (the retry included), the user's listeners last (see #notify).
-    if (this.options.role === 'slave') this.#scheduleRetry();
-    this.#wake();
+    this.#dialer?.scheduleRetry();
+    this.#waiters.wake();
     if (wasConnected) {
-      this.options.logger.info('memif: disconnected', { id: this.options.id, reason });
+      this.#o.logger.info('memif: disconnected', { id: this.#o.id, reason });
+      publish('linkDown', this.#message(reason, error));
       this.#notify('disconnect', { reason, error });
     } else if (!this.#closed) {
-      this.#report(error);
+      publish('refused', this.#message(reason, error));
+      this.#reports.failure(error);
     }
+  }
+
+  /** A connect() failed: published (every one), then remembered and reported (rate-limited). */
+  #connectFailed(failure: ConnectFailedInfo, transient: boolean): void {
+    publish('connectFailed', this.#message(`${failure.cause} on ${failure.socketPath}`, failure.error));
+    this.#reports.connectFailed(failure, transient);
   }
 
   // ---- internals ----
 
-  #queue<Q extends RxQueue | TxQueue>(queues: Q[], queueId: number, kind: string): Q {
+  /** Queue `queueId` of the current connection; throws for a bad id or while down. */
+  #queue(kind: 'rx' | 'tx', queueId: number): RxQueue | TxQueue {
     if (!(Number.isInteger(queueId) && queueId >= 0)) {
       throw new InvalidArgumentError(`${kind} queue id must be an integer; got ${describe(queueId)}`, 'MEMIF_ERR_QID');
     }
-    if (this.#info === undefined) {
+    if (this.#link === undefined) {
       throw new StateError('MEMIF_ERR_NOCONN', this.#closed ? 'interface is closed' : 'interface is not connected');
     }
-    const q = queues[queueId];
-    if (q === undefined) {
+    return this.#link.queue(kind, queueId);
+  }
+
+  /** An rx queue id within the configured count (it may be used before the link is up). */
+  #checkConfiguredRx(queueId: number): void {
+    if (!(Number.isInteger(queueId) && queueId >= 0 && queueId < this.#o.rxQueues)) {
       throw new InvalidArgumentError(
-        `${kind} queue id must be from 0 to ${queues.length - 1}; got ${describe(queueId)}`,
+        `rx queue id must be from 0 to ${this.#o.rxQueues - 1}; got ${describe(queueId)}`,
         'MEMIF_ERR_QID',
       );
     }
-    if (this.#handedOff.size > 0 && this.#handedOff.has(`${kind}${queueId}`)) {
-      throw new StateError('MEMIF_ERR_ALREADY', `${kind} queue ${queueId} is driven by a worker thread (handOff)`);
-    }
-    return q;
-  }
-
-  /** Closes the fds of hand-offs that no worker claimed (a claimed one is the worker's). */
-  #discardHandoffs(): void {
-    for (const t of this.#handoffTokens) this.#binding.handoffDiscard(t);
-    this.#handoffTokens.length = 0;
   }
 
   #onQueueFault(reason: string): void {
     const conn = this.#conn;
     if (conn === undefined) return;
-    conn.disconnect(reason.slice(0, 95), new MemifError('MEMIF_ERR_MFMSG', reason));
+    const error = new MemifError('MEMIF_ERR_MFMSG', reason);
+    publish('fault', this.#message(reason, error));
+    conn.disconnect(reason.slice(0, 95), error);
   }
 
   #onInterrupt(queueId: number): void {
-    this.#wake();
+    this.#waiters.wake();
     this.#notify('interrupt', queueId);
+  }
+
+  #message(reason?: string, error?: MemifError): MemifChannelMessage {
+    return { memif: this, id: this.#o.id, role: this.#o.role, ...(reason !== undefined ? { reason, error } : {}) };
   }
 
   /**
@@ -657,63 +413,5 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
         throw err;
       });
     }
-  }
-
-  #wake(): void {
-    if (this.#waiters.size === 0) return;
-    const ws = [...this.#waiters];
-    this.#waiters.clear();
-    for (const w of ws) w();
-  }
-
-  /**
-   * Reports a failure: once per distinct message in a row (a retrying slave repeats itself), as an
-   * `error` event when someone listens, else as a log line, at most one per error name per 10 s.
-   */
-  #report(error: MemifError): void {
-    if (error.message === this.#lastFailure) {
-      this.options.logger.debug('memif: again', { id: this.options.id, error: error.message });
-      return;
-    }
-    this.#lastFailure = error.message;
-    if (this.listenerCount('error') > 0) {
-      this.#notify('error', error);
-      return;
-    }
-    const held = this.#logLimit.admit(error.errorName);
-    if (held === undefined) return;
-    this.options.logger.warn('memif: connection failed', {
-      id: this.options.id,
-      error: error.message,
-      code: error.errorName,
-      ...(held > 0 ? { alikeNotLogged: held } : {}),
-    });
-  }
-
-  #scheduleRetry(): void {
-    if (this.#closed || this.#retryTimer !== undefined) return;
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      this.#attempt(false);
-    }, this.options.reconnectIntervalMs);
-  }
-
-  /** One slave connection attempt. `first`: errors other than "no master yet" are thrown. */
-  #attempt(first: boolean): void {
-    if (this.#closed || this.#conn !== undefined) return;
-    const addr = parseSocketPath(this.options.socketPath);
-    let fd: number;
-    try {
-      fd = this.#binding.connect(addr.name, addr.abstract);
-    } catch (err) {
-      const e = SystemError.from(err) as MemifError;
-      const code = (err as { code?: string }).code;
-      const transient = code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EAGAIN' || code === 'ECONNRESET';
-      if (first && !transient) throw e;
-      if (!transient) this.#report(e);
-      this.#scheduleRetry();
-      return;
-    }
-    this.#conn = new SlaveConnection(fd, this.options, this, this.options.logger, this.#binding);
   }
 }

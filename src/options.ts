@@ -90,55 +90,78 @@ export interface PeerCredentials {
   name: string;
 }
 
-/** Options after checks, with every default applied. */
-export interface ResolvedOptions {
+/**
+ * The options an interface runs with, every default applied (`memif.options`, frozen). The secret,
+ * `authorize` and the logger are left out: they are the application's, not something to show.
+ */
+export interface MemifSettings {
   /** `MemifOptions.role`. */
-  role: 'master' | 'slave';
+  readonly role: 'master' | 'slave';
   /** `MemifOptions.socketPath`, or its default. */
-  socketPath: string;
+  readonly socketPath: string;
   /** `MemifOptions.id`, or its default. */
-  id: number;
+  readonly id: number;
   /** `MemifOptions.interfaceName`, or its default. */
-  interfaceName: string;
+  readonly interfaceName: string;
   /** `MemifOptions.instanceName`, or its default. */
-  instanceName: string;
-  /** `MemifOptions.secret` (as bytes), or its default. */
-  secret: Buffer | undefined;
+  readonly instanceName: string;
   /** `MemifOptions.mode`, or its default. */
-  mode: Mode;
+  readonly mode: Mode;
   /** `MemifOptions.rxQueues`, or its default. */
-  rxQueues: number;
+  readonly rxQueues: number;
   /** `MemifOptions.txQueues`, or its default. */
-  txQueues: number;
+  readonly txQueues: number;
   /** `MemifOptions.bufferSize`, or its default. */
-  bufferSize: number;
+  readonly bufferSize: number;
   /** `MemifOptions.log2RingSize`, or its default. */
-  log2RingSize: number;
+  readonly log2RingSize: number;
   /** `MemifOptions.rxMode`, or its default. */
-  rxMode: RxMode;
+  readonly rxMode: RxMode;
   /** `MemifOptions.reconnectIntervalMs`, or its default. */
-  reconnectIntervalMs: number;
+  readonly reconnectIntervalMs: number;
   /** `MemifOptions.handshakeTimeoutMs`, or its default. */
-  handshakeTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
   /** `MemifOptions.cacheLineSize`, or its default. */
-  cacheLineSize: number;
+  readonly cacheLineSize: number;
   /** `MemifOptions.socketMode` (0: as the umask leaves it), or its default. */
-  socketMode: number;
-  /** `MemifOptions.socketOwner` (`undefined`: the process's), or its default. */
-  socketOwner:
+  readonly socketMode: number;
+  /** `MemifOptions.socketOwner` (`undefined`: the process's; uid or gid -1: left as the process's). */
+  readonly socketOwner:
     | {
         /** Owner user id of the socket file. */
-        uid: number;
+        readonly uid: number;
         /** Owner group id of the socket file. */
-        gid: number;
+        readonly gid: number;
       }
     | undefined;
   /** `MemifOptions.allowUnsealedRegions`, or its default. */
-  allowUnsealedRegions: boolean;
+  readonly allowUnsealedRegions: boolean;
+}
+
+/** Options after checks, with every default applied. */
+export interface ResolvedOptions extends MemifSettings {
+  /** `MemifOptions.secret` (as bytes), or its default. */
+  secret: Buffer | undefined;
   /** `MemifOptions.authorize`, or its default. */
   authorize: ((peer: PeerCredentials) => boolean | Promise<boolean>) | undefined;
   /** `MemifOptions.logger`, or its default. */
   logger: Logger;
+}
+
+/** The public view of resolved options: frozen, without the secret, authorize and logger. */
+export function settingsOf(o: ResolvedOptions): MemifSettings {
+  const { secret: _secret, authorize: _authorize, logger: _logger, socketOwner, ...rest } = o;
+  return Object.freeze({ ...rest, socketOwner: socketOwner && Object.freeze({ ...socketOwner }) });
+}
+
+/** The few fields of the resolved options that one part of control/ needs. */
+export function pick<K extends keyof ResolvedOptions>(
+  o: ResolvedOptions,
+  keys: readonly K[],
+): Pick<ResolvedOptions, K> {
+  const out = {} as Pick<ResolvedOptions, K>;
+  for (const k of keys) out[k] = o[k];
+  return out;
 }
 
 /** Every option Memif.create() takes, by name (anything else is refused, with a hint). */

@@ -3,7 +3,8 @@
 // events): the interface and its queues know nothing of streams.
 import { Duplex, type DuplexOptions } from 'node:stream';
 import { describe, InvalidArgumentError, type MemifError, readFields, StateError } from './errors.js';
-import type { DisconnectInfo, Memif } from './interface.js';
+import type { DisconnectInfo } from './events.js';
+import type { Memif } from './interface.js';
 
 /** Options of `createStream()`. */
 export interface MemifStreamOptions {

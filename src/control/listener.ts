@@ -69,7 +69,7 @@ export class MasterListener implements MasterDirectory {
   ) {
     this.#binding = binding;
     this.#address = parseSocketPath(socketPath);
-    const o = first.options;
+    const o = first.config;
     this.#fd = this.#address.abstract
       ? sys(() => binding.listen(this.#address.name, true, 5, 0))
       : sys(() => listenOnFile(this.#address.name, o.socketMode, o.socketOwner, binding));
@@ -87,21 +87,21 @@ export class MasterListener implements MasterDirectory {
   }
 
   /** Registers a master interface on its socket, opening the socket if this is its first interface. */
-  static register(endpoint: MasterEndpoint, binding = native()): MasterListener {
-    const path = endpoint.options.socketPath;
+  static register(endpoint: MasterEndpoint): MasterListener {
+    const path = endpoint.config.socketPath;
     let l = listeners.get(path);
     if (l === undefined) {
-      l = new MasterListener(path, endpoint, endpoint.options.logger, binding);
+      l = new MasterListener(path, endpoint, endpoint.config.logger, native());
       listeners.set(path, l);
-    } else if (l.#endpoints.has(endpoint.options.id)) {
+    } else if (l.#endpoints.has(endpoint.config.id)) {
       throw new InvalidArgumentError(
-        `interface id ${endpoint.options.id} is already used by a master on ${path}`,
+        `interface id ${endpoint.config.id} is already used by a master on ${path}`,
         'MEMIF_ERR_ALREADY_INIT',
       );
     } else {
       l.#checkSameSocketOptions(endpoint);
     }
-    l.#endpoints.set(endpoint.options.id, endpoint);
+    l.#endpoints.set(endpoint.config.id, endpoint);
     return l;
   }
 
@@ -112,8 +112,8 @@ export class MasterListener implements MasterDirectory {
    */
   #checkSameSocketOptions(endpoint: MasterEndpoint): void {
     const first = this.#endpoints.values().next().value as MasterEndpoint;
-    const a = first.options;
-    const b = endpoint.options;
+    const a = first.config;
+    const b = endpoint.config;
     const owner = (o: { uid: number; gid: number } | undefined) => (o ? `${o.uid}:${o.gid}` : 'unchanged');
     const diffs: string[] = [];
     if (a.socketMode !== b.socketMode) {
@@ -134,8 +134,8 @@ export class MasterListener implements MasterDirectory {
 
   /** Removes an interface; the socket closes (and its file goes) with the last one. */
   unregister(endpoint: MasterEndpoint): void {
-    if (this.#endpoints.get(endpoint.options.id) !== endpoint) return;
-    this.#endpoints.delete(endpoint.options.id);
+    if (this.#endpoints.get(endpoint.config.id) !== endpoint) return;
+    this.#endpoints.delete(endpoint.config.id);
     if (this.#endpoints.size > 0) return;
     listeners.delete(this.socketPath);
     for (const c of [...this.#pending]) c.disconnect('interface deleted');
@@ -202,7 +202,7 @@ export class MasterListener implements MasterDirectory {
       }
       // Before INIT names the interface, the shortest limit of the socket's interfaces applies.
       let timeoutMs = Number.POSITIVE_INFINITY;
-      for (const ep of this.#endpoints.values()) timeoutMs = Math.min(timeoutMs, ep.options.handshakeTimeoutMs);
+      for (const ep of this.#endpoints.values()) timeoutMs = Math.min(timeoutMs, ep.config.handshakeTimeoutMs);
       const conn = new MasterConnection(fd, this, this.#binding, this.logger, timeoutMs);
       this.#pending.add(conn);
       conn.hello(this.#hello);

@@ -30,12 +30,34 @@ import {
 } from '../wire/messages.js';
 import { Connection, type ConnectionOwner, Refusal } from './connection.js';
 import { eventfdProblem } from './interrupt-fd.js';
+import { ringTypes } from './session.js';
 
-/** A master interface as its listener sees it. */
+/** The options a master's socket and handshake need (the listener's included). */
+export const MASTER_FIELDS = [
+  'id',
+  'socketPath',
+  'socketMode',
+  'socketOwner',
+  'instanceName',
+  'interfaceName',
+  'mode',
+  'secret',
+  'authorize',
+  'rxQueues',
+  'txQueues',
+  'bufferSize',
+  'cacheLineSize',
+  'allowUnsealedRegions',
+  'handshakeTimeoutMs',
+  'logger',
+] as const;
+export type MasterConfig = Pick<ResolvedOptions, (typeof MASTER_FIELDS)[number]>;
+
+/** A master interface as its listener sees it (an adapter the interface keeps private). */
 export interface MasterEndpoint extends ConnectionOwner {
-  readonly options: ResolvedOptions;
+  readonly config: MasterConfig;
   /** True while a slave is attached (handshaking or connected). */
-  readonly busy: boolean;
+  busy(): boolean;
   /** Binds an accepted connection that sent a valid INIT for this interface. */
   attach(conn: MasterConnection): void;
 }
@@ -107,29 +129,32 @@ export class MasterConnection extends Connection {
     }
     const ep = this.directory.lookup(init.id);
     if (ep === undefined) throw new Refusal('MEMIF_ERR_ID', `unmatched interface id ${init.id}`);
-    if (ep.busy) throw new Refusal('MEMIF_ERR_ALRCONN', 'already connected');
-    const o = ep.options;
+    // Every refusal names the id the slave asked for (in DISCONNECT too: the well-known words
+    // come first, so peers that map reason texts to codes still recognise them).
+    const forId = ` (interface id ${init.id})`;
+    if (ep.busy()) throw new Refusal('MEMIF_ERR_ALRCONN', `already connected${forId}`);
+    const o = ep.config;
     if (init.mode !== InterfaceMode[o.mode]) {
       this.#refuseFor(
         ep,
-        new Refusal('MEMIF_ERR_MODE', `mode mismatch: interface is ${o.mode}, peer asked ${init.mode}`),
+        new Refusal('MEMIF_ERR_MODE', `mode mismatch: interface is ${o.mode}, peer asked ${init.mode}${forId}`),
       );
     }
     if (o.secret !== undefined) {
-      if (init.secret.length === 0) this.#refuseFor(ep, new Refusal('MEMIF_ERR_NOSECRET', 'secret required'));
+      if (init.secret.length === 0) this.#refuseFor(ep, new Refusal('MEMIF_ERR_NOSECRET', `secret required${forId}`));
       if (!secretsEqual(o.secret, init.secret))
-        this.#refuseFor(ep, new Refusal('MEMIF_ERR_SECRET', 'incorrect secret'));
+        this.#refuseFor(ep, new Refusal('MEMIF_ERR_SECRET', `incorrect secret${forId}`));
     }
     const bind = () => {
       // A check that took a while may have let another slave in first.
-      if (ep.busy) this.#refuseFor(ep, new Refusal('MEMIF_ERR_ALRCONN', 'already connected'));
+      if (ep.busy()) this.#refuseFor(ep, new Refusal('MEMIF_ERR_ALRCONN', `already connected${forId}`));
       this.#endpoint = ep;
       this.#remoteName = init.name;
       this.owner = ep;
       ep.attach(this);
       this.directory.bound(this);
       // From here the interface's own limit applies to the rest of the handshake.
-      this.restartHandshakeTimer(ep.options.handshakeTimeoutMs);
+      this.restartHandshakeTimer(ep.config.handshakeTimeoutMs);
       this.channel.send(encodeAck());
     };
     const authorize = o.authorize;
@@ -141,7 +166,7 @@ export class MasterConnection extends Connection {
     const creds = this.peerCredentials() ?? { pid: -1, uid: -1, gid: -1 };
     this.gate(
       () => authorize({ ...creds, id: init.id, name: init.name }),
-      new Refusal('MEMIF_ERR_ACCES', 'not authorized'),
+      new Refusal('MEMIF_ERR_ACCES', `not authorized${forId}`),
       bind,
     );
   }
@@ -171,7 +196,7 @@ export class MasterConnection extends Connection {
       );
     }
     const sealed = this.binding.sealShrink(fd);
-    if (sealed !== 0 && !(this.#endpoint as MasterEndpoint).options.allowUnsealedRegions) {
+    if (sealed !== 0 && !(this.#endpoint as MasterEndpoint).config.allowUnsealedRegions) {
       this.binding.close(fd);
       throw new Refusal(
         'MEMIF_ERR_NO_SHMFD',
@@ -192,8 +217,7 @@ export class MasterConnection extends Connection {
     const ep = this.#endpoint as MasterEndpoint;
     const res = this.resources;
     const rings = msg.ringType === 'S2M' ? res.s2m : res.m2s;
-    // An S2M ring is one we receive on; an M2S ring one we transmit on.
-    const limit = msg.ringType === 'S2M' ? ep.options.rxQueues : ep.options.txQueues;
+    const limit = msg.ringType === ringTypes('master').rx ? ep.config.rxQueues : ep.config.txQueues;
     const refuse = (name: ConstructorParameters<typeof Refusal>[0], reason: string): never => {
       this.binding.close(eventfd);
       throw new Refusal(name, reason);
@@ -208,7 +232,7 @@ export class MasterConnection extends Connection {
       refuse('MEMIF_ERR_MAX_RING', `ring size 2^${msg.log2RingSize} too large`);
     if (msg.region >= res.regions.length) refuse('MEMIF_ERR_MFMSG', `ring in unknown region ${msg.region}`);
     const region = res.regions[msg.region];
-    const cl = ep.options.cacheLineSize;
+    const cl = ep.config.cacheLineSize;
     const bytes = 2 * cl + DESC_SIZE * (1 << msg.log2RingSize);
     if (msg.offset % 4 !== 0 || !fitsInRegion(region, msg.offset, bytes)) {
       refuse('MEMIF_ERR_MFMSG', `ring at offset ${msg.offset} does not fit in region ${msg.region}`);
@@ -228,14 +252,14 @@ export class MasterConnection extends Connection {
       if (r.ring.cookie !== MEMIF_COOKIE)
         throw new Refusal('MEMIF_ERR_COOKIE', `wrong cookie on ${r.type} ring ${r.index}`);
     }
-    this.channel.send(encodeConnected(ep.options.interfaceName));
+    this.channel.send(encodeConnected(ep.config.interfaceName));
     this.up({
       memory: res.memory,
       regions: res.regions,
       s2m: res.s2m,
       m2s: res.m2s,
       buffersOffset: () => 0,
-      bufferSize: ep.options.bufferSize,
+      bufferSize: ep.config.bufferSize,
       remoteName: this.#remoteName,
       remoteInterfaceName,
     });

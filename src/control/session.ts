@@ -7,6 +7,14 @@ import { SharedMemory } from '../shm/memory.js';
 import type { Region } from '../shm/region.js';
 import type { Ring } from '../shm/ring.js';
 
+/**
+ * The ring type a role receives on and the one it transmits on: a master receives S2M and
+ * transmits M2S, a slave the other way round. The one place this is written.
+ */
+export function ringTypes(role: 'master' | 'slave'): { rx: RingType; tx: RingType } {
+  return role === 'master' ? { rx: 'S2M', tx: 'M2S' } : { rx: 'M2S', tx: 'S2M' };
+}
+
 /** One ring of a session and the eventfd that signals it. */
 export interface SessionRing {
   type: RingType;

@@ -1,10 +1,9 @@
 // Slave side of one connection (§6.3): waits for HELLO, negotiates, creates the region, rings and
 // eventfds, sends INIT / ADD_REGION / ADD_RING… / CONNECT lock-step (one per ACK), and comes up
 // on CONNECTED. The memory is fresh for every connection and released with it.
-import { InterfaceMode, MEMIF_VERSION, MsgType, type RingType } from '../constants.js';
+import { InterfaceMode, MEMIF_COOKIE, MEMIF_VERSION, MsgType, type RingType } from '../constants.js';
 import { PeerRefusedError, ProtocolError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { native, sys } from '../native.js';
+import { type NativeBinding, sys } from '../native.js';
 import type { ResolvedOptions } from '../options.js';
 import { Desc16, Desc32 } from '../shm/descriptor.js';
 import { bufferOffset, computeLayout, type Layout, ringOffset } from '../shm/layout.js';
@@ -21,6 +20,24 @@ import {
 } from '../wire/messages.js';
 import { Connection, type ConnectionOwner, Refusal } from './connection.js';
 
+/** The options a slave's handshake needs. */
+export const SLAVE_FIELDS = [
+  'id',
+  'instanceName',
+  'interfaceName',
+  'mode',
+  'secret',
+  'authorize',
+  'rxQueues',
+  'txQueues',
+  'log2RingSize',
+  'bufferSize',
+  'cacheLineSize',
+  'handshakeTimeoutMs',
+  'logger',
+] as const;
+export type SlaveConfig = Pick<ResolvedOptions, (typeof SLAVE_FIELDS)[number]>;
+
 /** What HELLO let us use (§6.3 step 2). */
 export interface SlaveNegotiated {
   numS2M: number;
@@ -29,7 +46,10 @@ export interface SlaveNegotiated {
 }
 
 /** min(ours, theirs) for queues and ring size; refuses a HELLO without version 2.0. */
-export function negotiate(hello: Hello, options: ResolvedOptions): SlaveNegotiated {
+export function negotiate(
+  hello: Hello,
+  options: Pick<ResolvedOptions, 'rxQueues' | 'txQueues' | 'log2RingSize'>,
+): SlaveNegotiated {
   if (hello.minVersion > MEMIF_VERSION || hello.maxVersion < MEMIF_VERSION) {
     throw new Refusal(
       'MEMIF_ERR_PROTO',
@@ -53,12 +73,11 @@ export class SlaveConnection extends Connection {
 
   constructor(
     fd: number,
-    private readonly options: ResolvedOptions,
+    private readonly options: SlaveConfig,
     owner: ConnectionOwner,
-    logger: Logger,
-    binding = native(),
+    binding: NativeBinding,
   ) {
-    super(fd, binding, logger, options.handshakeTimeoutMs);
+    super(fd, binding, options.logger, options.handshakeTimeoutMs);
     this.owner = owner;
   }
 
@@ -153,7 +172,7 @@ export class SlaveConnection extends Connection {
     const layout = this.#layout as Layout;
     const res = this.resources;
     for (const r of [...res.s2m, ...res.m2s]) {
-      if (r.ring.cookie !== 0x03e31f20)
+      if (r.ring.cookie !== MEMIF_COOKIE)
         throw new ProtocolError('MEMIF_ERR_COOKIE', `wrong cookie on ${r.type} ring ${r.index}`);
     }
     this.up({

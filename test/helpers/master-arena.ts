@@ -112,7 +112,7 @@ export class MasterArena {
       });
       for (const s of slaves) s.close();
       // The victim hears the hang-ups on its next poll (a few loop turns at most).
-      await until(() => !victim.busy);
+      await until(() => victim.details().state === 'down');
       for (let i = 0; i < 100 && newFds(before, snapshot()).length > 0; i++) {
         await settle();
         await sleep(1);

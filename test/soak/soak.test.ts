@@ -171,7 +171,7 @@ test(`soak: ${CYCLES} connect/disconnect cycles with peers dying at random momen
       await waitUntil(() => wm.connected && ws.connected, 'warm-up link');
       await exchange(wm, wmIn, ws, wsIn, prng(SEED), 'warm-up');
       await ws.close();
-      await waitUntil(() => !wm.busy, 'warm master free');
+      await waitUntil(() => wm.details().state === 'down', 'warm master free');
       const child = new ChildPeer({ options: { role: 'slave', socketPath: warm }, script: 'echo' });
       const closed = once(child.proc, 'close');
       await child.waitFor('connect');
@@ -327,7 +327,7 @@ test(`soak: ${CYCLES} connect/disconnect cycles with peers dying at random momen
     const rngA = prng(SEED ^ 0x0a0a0a0a);
     const laneA = async (kind: LaneAKind, label: string) => {
       bump(scenarios, describeA(kind));
-      await waitUntil(() => !master.busy, 'our master to drop the previous peer');
+      await waitUntil(() => master.details().state === 'down', 'our master to drop the previous peer');
       try {
         if (kind.type === 'scripted') await scripted(kind.stop, rngA);
         else if (kind.type === 'memif') await visitor(kind.mode, rngA);
@@ -362,7 +362,7 @@ test(`soak: ${CYCLES} connect/disconnect cycles with peers dying at random momen
               break;
             case 'handshake':
               // INIT has bound the slave; close somewhere in ADD_REGION … CONNECT (or just after).
-              await waitUntil(() => b.busy, 'our slave to call');
+              await waitUntil(() => b.details().state !== 'down', 'our slave to call');
               for (let k = rng.int(0, 6); k > 0; k--) await tick();
               break;
             case 'connected':
@@ -396,7 +396,7 @@ test(`soak: ${CYCLES} connect/disconnect cycles with peers dying at random momen
 
     /** No per-cycle peer left: our master idle (listening), our slave between attempts. */
     const quiesce = async () => {
-      await waitUntil(() => !master.busy && !slave.connected, 'quiet point');
+      await waitUntil(() => master.details().state === 'down' && !slave.connected, 'quiet point');
       await settle();
       await sleep(20);
       await settle();

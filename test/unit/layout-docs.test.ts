@@ -1,6 +1,6 @@
-// The README's file tree ("How it is built") against the files: every file under src/ and native/
-// is in the tree, and every file the tree names exists. A file added, moved or removed without
-// the tree following fails here.
+// The README's file tree ("How it is built") and docs/architecture.md against the files: every
+// file under src/ and native/ is in the tree and named in the architecture, and every file the
+// tree names exists. A file added, moved or removed without the docs following fails here.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -81,5 +81,34 @@ describe("README's file tree", () => {
       '```',
     ].join('\n');
     assert.deepEqual(treeFiles(sample), ['d.ts', 'top/a.ts', 'top/c.h', 'top/sub/b.cc']);
+  });
+});
+
+/**
+ * Whether docs/architecture.md names `file` (a path under src/ or native/): as written there, src/
+ * files relative to src/ (`control/dialer.ts`, `interface.ts`), native ones with their folder
+ * (`native/poller.cc`); not as part of a longer path (`index.ts` is not `packet/index.ts`).
+ */
+export function namesFile(doc: string, file: string): boolean {
+  const name = file.startsWith('src/') ? file.slice(4) : file;
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(?<![\\w/.-])${escaped}(?![\\w-])`).test(doc);
+}
+
+describe('docs/architecture.md', () => {
+  const doc = readFileSync(join(REPO, 'docs/architecture.md'), 'utf8');
+  const actual = [...filesUnder('src'), ...filesUnder('native')].sort();
+
+  test('names every file under src/ and native/', () => {
+    const missing = actual.filter((f) => !namesFile(doc, f));
+    assert.deepEqual(missing, [], `files docs/architecture.md does not name: ${missing.join(', ')}`);
+  });
+
+  test('a file is named by its own path, not inside another one', () => {
+    assert.equal(namesFile('see `packet/index.ts`', 'src/index.ts'), false);
+    assert.equal(namesFile('see `index.ts` and `packet/index.ts`', 'src/index.ts'), true);
+    assert.equal(namesFile('`control/dialer.ts`', 'src/control/dialer.ts'), true);
+    assert.equal(namesFile('`dialer.ts`', 'src/control/dialer.ts'), false);
+    assert.equal(namesFile('`native/poller.cc`', 'native/poller.cc'), true);
   });
 });
