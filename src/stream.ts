@@ -6,6 +6,11 @@ import { describe, InvalidArgumentError, type MemifError, readFields, StateError
 import type { DisconnectInfo } from './events.js';
 import type { Memif } from './interface.js';
 
+function adjustMaxListeners(memif: Memif, by: 1 | -1): void {
+  const n = memif.getMaxListeners();
+  if (n !== 0 && n !== Number.POSITIVE_INFINITY) memif.setMaxListeners(Math.max(1, n + by));
+}
+
 /** Options of `createStream()`. */
 export interface MemifStreamOptions {
   /**
@@ -135,6 +140,9 @@ export class MemifStream extends Duplex {
     this.#rxQueues = queueId === undefined ? undefined : [queueId];
     this.#txQueue = queueId ?? 0;
     this.#retryMs = retryMs;
+    // One listener per event per stream, up to one stream per queue (255): the streams' listeners
+    // are not a leak, so they raise the limit Node warns at by one each (0 stays unlimited).
+    adjustMaxListeners(memif, 1);
     memif.on('connect', this.#onConnect);
     memif.on('interrupt', this.#onInterrupt);
     memif.on('disconnect', this.#onDisconnect);
@@ -171,6 +179,7 @@ export class MemifStream extends Duplex {
     this.memif.off('interrupt', this.#onInterrupt);
     this.memif.off('disconnect', this.#onDisconnect);
     this.memif.off('close', this.#onClose);
+    adjustMaxListeners(this.memif, -1);
     this.#reading = false;
     this.#failPending(error ?? new StateError('MEMIF_ERR_NOCONN', 'stream destroyed'));
     callback(error);

@@ -222,4 +222,34 @@ describe('createStream', () => {
       await master.close();
     }
   });
+  test('a stream per queue, 16 queues: no MaxListenersExceededWarning; destroyed streams give the limit back', {
+    timeout: 60_000,
+  }, async () => {
+    const [master, slave] = await pair(tmp, 'many.sock', { rxQueues: 16, txQueues: 16 });
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const before = slave.getMaxListeners();
+      const streams = Array.from({ length: 16 }, (_, q) => createStream(slave, { queueId: q }));
+      const peers = Array.from({ length: 16 }, (_, q) => createStream(master, { queueId: q }));
+      assert.equal(slave.getMaxListeners(), before + 16);
+      // Each queue carries its own packet, and it arrives on its own stream.
+      for (let q = 0; q < 16; q++) peers[q]?.write(packetOf(q, 64));
+      const got = await Promise.all(streams.map(async (s) => (await once(s, 'data'))[0] as Buffer));
+      for (const [q, b] of got.entries()) assert.deepEqual(b, packetOf(q, 64));
+      for (const s of [...streams, ...peers]) s.destroy();
+      await tick();
+      assert.equal(slave.getMaxListeners(), before);
+      assert.equal(slave.listenerCount('interrupt'), 0);
+      assert.deepEqual(
+        warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message),
+        [],
+      );
+    } finally {
+      process.off('warning', onWarning);
+      await slave.close();
+      await master.close();
+    }
+  });
 });
