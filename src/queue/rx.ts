@@ -25,8 +25,10 @@ export class RxQueue {
   readonly bufferSize: number;
   packets = 0;
   bytes = 0;
-  /** Packets dropped because a fragment was empty. */
+  /** Packets dropped (emptyFragments), and bad ring states found (each ends the connection). */
   errors = 0;
+  /** Packets dropped because one of their fragments was empty (0 bytes). */
+  emptyFragments = 0;
   /** Why the peer's ring state cannot be trusted any more; the interface disconnects on it. */
   fault: string | undefined;
   mode: RxMode = 'interrupt';
@@ -59,16 +61,44 @@ export class RxQueue {
     this.#nextSlots = new Uint16Array(init.ring.size);
   }
 
-  /** Up to `max` whole packets, oldest first, copied out; the slots go back to the peer at once. */
+  /**
+   * Up to `max` whole packets, oldest first, copied out; the slots go back to the peer at once.
+   * One allocation per burst: every packet is a Buffer view into one block allocated for this
+   * burst (never reused by us, independent of the ring), filled with one copy per run of
+   * consecutive buffers (a chain that does not wrap round the ring is one copy).
+   */
   burst(max: number): Buffer[] {
     this.#assertIdle();
     const n = this.#walk(max);
     const b = this.#rxBurst;
     const out = new Array<Buffer>(n);
-    for (let i = 0; i < n; i++) {
-      const buf = Buffer.allocUnsafe(b.packetLength[i]);
-      b.gather(i, buf, 0);
-      out[i] = buf;
+    if (n > 0) {
+      // Buffer.allocUnsafe: a small burst comes from Node's shared pool, a larger one is its own
+      // ArrayBuffer; either way nothing writes to it after this call.
+      const block = Buffer.allocUnsafe(this.#pendingBytes);
+      const ab = block.buffer;
+      const regions = this.#init.regions;
+      const reg = b.segRegion;
+      const off = b.segOffset;
+      const seg = b.segLength;
+      const first = b.first;
+      const plen = b.packetLength;
+      let at = block.byteOffset;
+      let s = 0;
+      for (let i = 0; i < n; i++) {
+        const end = first[i + 1];
+        const len = plen[i];
+        out[i] = Buffer.from(ab, at, len);
+        // Segments that follow each other in one region (consecutive buffers) go in one copy.
+        while (s < end) {
+          const r = reg[s];
+          const o = off[s];
+          let bytes = seg[s++];
+          while (s < end && reg[s] === r && off[s] === o + bytes) bytes += seg[s++];
+          block.set(new Uint8Array(regions[r].buffer, o, bytes), at - block.byteOffset);
+          at += bytes;
+        }
+      }
     }
     this.#commit();
     return out;
@@ -200,6 +230,7 @@ export class RxQueue {
       if (empty) {
         // A packet with an empty fragment is dropped (VPP does the same), and counted.
         this.errors++;
+        this.emptyFragments++;
         seg = start;
         continue;
       }

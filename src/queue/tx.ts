@@ -22,6 +22,11 @@ export class TxQueue {
   errors = 0;
   /** Packets dropped because a whole ring of the peer's (master) or our (slave, pushFrom) buffers could not hold them. */
   oversized = 0;
+  /**
+   * Packets burst() could not queue because the ring had no free buffers for them (left to the
+   * caller, counted again each time they are refused).
+   */
+  ringFull = 0;
   /** Why the peer's ring state cannot be trusted any more; the interface disconnects on it. */
   fault: string | undefined;
 
@@ -197,6 +202,7 @@ export class TxQueue {
     if (this.fault !== undefined) return 0;
     const sent = this.#init.role === 'slave' ? this.#burstS2M(packets, count) : this.#burstM2S(packets, count);
     if (sent > 0) this.#kick();
+    if (sent < count && this.fault === undefined) this.ringFull += count - sent;
     return sent;
   }
 
@@ -229,14 +235,18 @@ export class TxQueue {
       const need = len <= B ? 1 : Math.ceil(len / B);
       if (need > free) break;
       let done = 0;
-      // A chain that does not wrap round the ring lies in consecutive buffers: one copy for it all.
-      const whole = need === 1 || (head & mask) + need <= size;
-      if (whole) data.set(p, base + (head & mask) * B);
+      // A chain lies in consecutive buffers: one copy for it all, or two where it wraps round.
+      const s0 = head & mask;
+      if (need === 1 || s0 + need <= size) data.set(p, base + s0 * B);
+      else {
+        const cut = (size - s0) * B;
+        data.set(p.subarray(0, cut), base + s0 * B);
+        data.set(p.subarray(cut), base);
+      }
       for (let k = 0; k < need; k++) {
         const slot = head & mask;
         const at = base + slot * B;
         const frag = Math.min(len - done, B);
-        if (!whole) data.set(p.subarray(done, done + frag), at);
         const d16 = desc16 + slot * Desc16.STRIDE;
         const d32 = desc32 + slot * Desc32.STRIDE;
         u16[d16 + Desc16.FLAGS] = k + 1 < need ? DESC_FLAG_NEXT : 0;
@@ -314,13 +324,27 @@ export class TxQueue {
         capacity += room;
         need++;
       }
-      // Write the fragments; region and offset stay as the slave wrote them.
+      // Copy: buffers that follow each other in one region (as our slave offers them) take one
+      // copy for the run, so a chain that does not wrap is copied whole, with no view made.
       let done = 0;
+      for (let k = 0; k < need; ) {
+        const r = fragRegion[k];
+        const o = fragOffset[k];
+        let bytes = Math.min(len - done, fragCapacity[k]);
+        let e = k + 1;
+        while (e < need && fragRegion[e] === r && fragOffset[e] === o + bytes) {
+          bytes += Math.min(len - done - bytes, fragCapacity[e]);
+          e++;
+        }
+        regions[r].bytes.set(bytes === len ? p : p.subarray(done, done + bytes), o);
+        done += bytes;
+        k = e;
+      }
+      // Descriptors; region and offset stay as the slave wrote them.
+      done = 0;
       for (let k = 0; k < need; k++) {
         const slot = tail & mask;
-        const room = fragCapacity[k];
-        const frag = Math.min(len - done, room);
-        regions[fragRegion[k]].bytes.set(frag === len ? p : p.subarray(done, done + frag), fragOffset[k]);
+        const frag = Math.min(len - done, fragCapacity[k]);
         u16[desc16 + slot * Desc16.STRIDE + Desc16.FLAGS] = k + 1 < need ? DESC_FLAG_NEXT : 0;
         u32[desc32 + slot * Desc32.STRIDE + Desc32.LENGTH] = frag;
         done += frag;
