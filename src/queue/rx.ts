@@ -8,6 +8,7 @@ import type { NativePoller } from '../native.js';
 import { Desc16, Desc32, inRegions } from '../shm/descriptor.js';
 import type { Ring } from '../shm/ring.js';
 import type { RxMode } from './args.js';
+import { writeOwnSlots } from './own-slots.js';
 import type { QueueInit } from './queue-init.js';
 import { RxBurst } from './rx-burst.js';
 
@@ -59,6 +60,7 @@ export class RxQueue {
     this.#head = init.resume?.head ?? init.ring.loadHead();
     this.#rxBurst = new RxBurst(init.memory, init.ring.size, () => this.#commit());
     this.#nextSlots = new Uint16Array(init.ring.size);
+    if (init.role === 'slave') writeOwnSlots(init.ring, init.buffersOffset, init.bufferSize);
   }
 
   /**
@@ -172,9 +174,10 @@ export class RxQueue {
     let packets = 0;
     let seg = 0;
     let bytes = 0;
+    let nc = 0;
     packet: while (packets < max && consumed < avail) {
       const start = seg;
-      const nextStart = this.#nextCount;
+      const nextStart = nc;
       let n = 0;
       let total = 0;
       let empty = false;
@@ -184,7 +187,7 @@ export class RxQueue {
           // fills the whole ring, so that its end can never come.
           if (n === ring.size) this.#setFault(`ring ${this.id}: a chained packet is longer than the whole ring`);
           seg = start;
-          this.#nextCount = nextStart;
+          nc = nextStart;
           break packet;
         }
         const slot = (cur + n) & mask;
@@ -202,7 +205,7 @@ export class RxQueue {
               `descriptor outside the shared memory: S2M ring ${this.id} slot ${slot}, region ${region}, offset ${offset}, length ${length}`,
             );
             seg = start;
-            this.#nextCount = nextStart;
+            nc = nextStart;
             break packet;
           }
         } else {
@@ -223,7 +226,7 @@ export class RxQueue {
         if ((flags & DESC_FLAG_NEXT) === 0) break;
         // A DPDK 22.11 client does not rewrite flags on a packet's first descriptor: the NEXT bits
         // we consume are cleared on release, so no stale one merges later frames (peers.md).
-        if (master) nextSlots[this.#nextCount++] = slot;
+        if (master) nextSlots[nc++] = slot;
       }
       cur = (cur + n) & 0xffff;
       consumed += n;
@@ -240,6 +243,7 @@ export class RxQueue {
       bytes += total;
     }
     b.count = packets;
+    this.#nextCount = nc;
     this.#pendingLast = cur;
     this.#pendingBytes = bytes;
     return packets;
@@ -271,19 +275,15 @@ export class RxQueue {
     const u32 = ring.u32;
     const mask = ring.mask;
     const B = this.bufferSize;
-    const base = this.#init.buffersOffset;
     let head = this.#head;
     const n = ring.size - ((head - this.#last) & 0xffff);
     if (n === 0) return;
+    // Region, offset and metadata of each slot were written once (own-slots.ts); flags = 0 as a
+    // DPDK 22.11 master leaves a stale NEXT otherwise (peers.md), and length = the buffer size.
     for (let i = 0; i < n; i++) {
       const slot = head & mask;
-      const d16 = ring.desc16 + slot * Desc16.STRIDE;
-      const d32 = ring.desc32 + slot * Desc32.STRIDE;
-      u16[d16 + Desc16.FLAGS] = 0;
-      u16[d16 + Desc16.REGION] = 0;
-      u32[d32 + Desc32.LENGTH] = B;
-      u32[d32 + Desc32.OFFSET] = base + slot * B;
-      u32[d32 + Desc32.METADATA] = 0;
+      u16[ring.desc16 + slot * Desc16.STRIDE + Desc16.FLAGS] = 0;
+      u32[ring.desc32 + slot * Desc32.STRIDE + Desc32.LENGTH] = B;
       head = (head + 1) & 0xffff;
     }
     // Release: the descriptors are written before the master sees them offered.

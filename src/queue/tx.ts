@@ -7,6 +7,7 @@ import { DESC_FLAG_NEXT, RING_FLAG_MASK_INT } from '../constants.js';
 import { describe, InvalidArgumentError, MemifError, StateError } from '../errors.js';
 import { Desc16, Desc32, inRegions } from '../shm/descriptor.js';
 import type { Ring } from '../shm/ring.js';
+import { writeOwnSlots } from './own-slots.js';
 import type { QueueInit } from './queue-init.js';
 import { TxBurst } from './tx-burst.js';
 
@@ -50,6 +51,7 @@ export class TxQueue {
     this.#fragRegion = new Uint16Array(n);
     this.#fragOffset = new Uint32Array(n);
     this.#fragCapacity = new Uint32Array(n);
+    if (init.role === 'slave') writeOwnSlots(init.ring, init.buffersOffset, init.bufferSize);
     this.#txBurst = new TxBurst(
       init.memory,
       init.ring.size,
@@ -80,11 +82,7 @@ export class TxQueue {
       const used = (this.#index - Atomics.load(u16, ring.tailIndex)) & 0xffff;
       if (used > size) this.#setFault(`S2M ring ${this.id}: tail is ahead of head ${this.#index}`);
       else n = Math.min(max, size - used);
-      const B = this.bufferSize;
-      const base = this.#init.buffersOffset;
-      for (let k = 0; k < n; k++) {
-        b.grant(k, 0, base + ((this.#index + k) & mask) * B, B);
-      }
+      b.grantOwn(n, this.#index, mask, this.#init.buffersOffset, this.bufferSize);
     } else if (this.fault === undefined) {
       // Acquire: the slave's refilled descriptors are visible once we see its head.
       const free = (Atomics.load(u16, ring.headIndex) - this.#index) & 0xffff;
@@ -120,8 +118,6 @@ export class TxQueue {
     const u32 = ring.u32;
     const mask = ring.mask;
     const slave = this.#init.role === 'slave';
-    const B = this.bufferSize;
-    const base = this.#init.buffersOffset;
     let index = this.#index;
     let packets = 0;
     let bytes = 0;
@@ -132,12 +128,6 @@ export class TxQueue {
       const more = b.bufMore[k];
       u16[d16 + Desc16.FLAGS] = more ? DESC_FLAG_NEXT : 0;
       u32[d32 + Desc32.LENGTH] = b.bufLength[k];
-      if (slave) {
-        // The slot's own buffer, as alloc granted it (never what the caller may have written).
-        u16[d16 + Desc16.REGION] = 0;
-        u32[d32 + Desc32.OFFSET] = base + slot * B;
-        u32[d32 + Desc32.METADATA] = 0;
-      }
       if (!more) packets++;
       bytes += b.bufLength[k];
       index = (index + 1) & 0xffff;
@@ -245,15 +235,10 @@ export class TxQueue {
       }
       for (let k = 0; k < need; k++) {
         const slot = head & mask;
-        const at = base + slot * B;
         const frag = Math.min(len - done, B);
-        const d16 = desc16 + slot * Desc16.STRIDE;
-        const d32 = desc32 + slot * Desc32.STRIDE;
-        u16[d16 + Desc16.FLAGS] = k + 1 < need ? DESC_FLAG_NEXT : 0;
-        u16[d16 + Desc16.REGION] = 0;
-        u32[d32 + Desc32.LENGTH] = frag;
-        u32[d32 + Desc32.OFFSET] = at;
-        u32[d32 + Desc32.METADATA] = 0;
+        // Region, offset and metadata of the slot were written once (see the constructor).
+        u16[desc16 + slot * Desc16.STRIDE + Desc16.FLAGS] = k + 1 < need ? DESC_FLAG_NEXT : 0;
+        u32[desc32 + slot * Desc32.STRIDE + Desc32.LENGTH] = frag;
         done += frag;
         head = (head + 1) & 0xffff;
       }
