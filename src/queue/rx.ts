@@ -49,6 +49,12 @@ export class RxQueue {
   readonly #nextSlots: Uint16Array;
   #nextCount = 0;
   #closed = false;
+  /**
+   * Copy API: views of the shared memory that runs of segments were copied from, by a hash of
+   * (region, offset) into 2 × ringSize entries (`>>> #srcShift`); checked exactly before reuse.
+   */
+  readonly #srcViews: (Uint8Array | undefined)[];
+  readonly #srcShift: number;
 
   constructor(init: RxQueueInit) {
     this.#init = init;
@@ -60,6 +66,8 @@ export class RxQueue {
     this.#head = init.resume?.head ?? init.ring.loadHead();
     this.#rxBurst = new RxBurst(init.memory, init.ring.size, () => this.#commit());
     this.#nextSlots = new Uint16Array(init.ring.size);
+    this.#srcViews = new Array(2 * init.ring.size).fill(undefined);
+    this.#srcShift = 32 - (init.ring.log2Size + 1);
     if (init.role === 'slave') writeOwnSlots(init.ring, init.buffersOffset, init.bufferSize);
   }
 
@@ -85,6 +93,8 @@ export class RxQueue {
       const seg = b.segLength;
       const first = b.first;
       const plen = b.packetLength;
+      const views = this.#srcViews;
+      const shift = this.#srcShift;
       let at = block.byteOffset;
       let s = 0;
       for (let i = 0; i < n; i++) {
@@ -97,7 +107,16 @@ export class RxQueue {
           const o = off[s];
           let bytes = seg[s++];
           while (s < end && reg[s] === r && off[s] === o + bytes) bytes += seg[s++];
-          block.set(new Uint8Array(regions[r].buffer, o, bytes), at - block.byteOffset);
+          // The source: a view of exactly these bytes, reused from the last time this run of
+          // the region was copied (steady traffic makes no object here), or made and kept.
+          const buffer = regions[r].buffer;
+          const key = Math.imul(o ^ (r << 24), 0x9e3779b1) >>> shift;
+          let src = views[key];
+          if (src === undefined || src.byteOffset !== o || src.length !== bytes || src.buffer !== buffer) {
+            src = new Uint8Array(buffer, o, bytes);
+            views[key] = src;
+          }
+          block.set(src, at - block.byteOffset);
           at += bytes;
         }
       }
