@@ -8,7 +8,6 @@ import type { NativePoller } from '../native.js';
 import { Desc16, Desc32, inRegions } from '../shm/descriptor.js';
 import type { Ring } from '../shm/ring.js';
 import type { RxMode } from './args.js';
-import { writeOwnSlots } from './own-slots.js';
 import type { QueueInit } from './queue-init.js';
 import { RxBurst } from './rx-burst.js';
 
@@ -68,7 +67,6 @@ export class RxQueue {
     this.#nextSlots = new Uint16Array(init.ring.size);
     this.#srcViews = new Array(2 * init.ring.size).fill(undefined);
     this.#srcShift = 32 - (init.ring.log2Size + 1);
-    if (init.role === 'slave') writeOwnSlots(init.ring, init.buffersOffset, init.bufferSize);
   }
 
   /**
@@ -294,15 +292,21 @@ export class RxQueue {
     const u32 = ring.u32;
     const mask = ring.mask;
     const B = this.bufferSize;
+    const base = this.#init.buffersOffset;
     let head = this.#head;
     const n = ring.size - ((head - this.#last) & 0xffff);
     if (n === 0) return;
-    // Region, offset and metadata of each slot were written once (own-slots.ts); flags = 0 as a
-    // DPDK 22.11 master leaves a stale NEXT otherwise (peers.md), and length = the buffer size.
+    // Every field: the master writes flags and length into these descriptors, and may have
+    // written the others (a DPDK 22.11 master leaves a stale NEXT otherwise, peers.md).
     for (let i = 0; i < n; i++) {
       const slot = head & mask;
-      u16[ring.desc16 + slot * Desc16.STRIDE + Desc16.FLAGS] = 0;
-      u32[ring.desc32 + slot * Desc32.STRIDE + Desc32.LENGTH] = B;
+      const d16 = ring.desc16 + slot * Desc16.STRIDE;
+      const d32 = ring.desc32 + slot * Desc32.STRIDE;
+      u16[d16 + Desc16.FLAGS] = 0;
+      u16[d16 + Desc16.REGION] = 0;
+      u32[d32 + Desc32.LENGTH] = B;
+      u32[d32 + Desc32.OFFSET] = base + slot * B;
+      u32[d32 + Desc32.METADATA] = 0;
       head = (head + 1) & 0xffff;
     }
     // Release: the descriptors are written before the master sees them offered.
