@@ -309,7 +309,17 @@ export class TxQueue {
         capacity += room;
         need++;
       }
-      // Copy: buffers that follow each other in one region (as our slave offers them) take one
+      if (need === 1) {
+        const slot = tail & mask;
+        regions[fragRegion[0]].bytes.set(p, fragOffset[0]);
+        u16[desc16 + slot * Desc16.STRIDE + Desc16.FLAGS] = 0;
+        u32[desc32 + slot * Desc32.STRIDE + Desc32.LENGTH] = len;
+        tail = (tail + 1) & 0xffff;
+        free--;
+        bytes += len;
+        continue;
+      }
+      // A chain. Buffers that follow each other in one region (as our slave offers them) take one
       // copy for the run, so a chain that does not wrap is copied whole, with no view made.
       let done = 0;
       for (let k = 0; k < need; ) {
