@@ -13,6 +13,9 @@ import { RxBurst } from './rx-burst.js';
 
 export type { RxMode } from './args.js';
 
+/** A placeholder in RxQueue's view cache (length 0 never matches a run). */
+const NO_VIEW = new Uint8Array(0);
+
 /** An RxQueue also needs to tell its interface about interrupts. */
 export interface RxQueueInit extends QueueInit {
   /** Called (on the event loop) when the eventfd fires or after a switch to interrupt mode. */
@@ -50,9 +53,14 @@ export class RxQueue {
   #closed = false;
   /**
    * Copy API: views of the shared memory that runs of segments were copied from, by a hash of
-   * (region, offset) into 2 × ringSize entries (`>>> #srcShift`); checked exactly before reuse.
+   * (region, offset) into 2 × ringSize entries (`>>> #srcShift`). Entry k views #srcLength[k]
+   * bytes (0: none yet) at #srcOffset[k] of region #srcRegion[k]; all three match before reuse.
+   * The regions of a queue never change, so the region index names the mapping.
    */
-  readonly #srcViews: (Uint8Array | undefined)[];
+  readonly #srcViews: Uint8Array[];
+  readonly #srcOffset: Uint32Array;
+  readonly #srcLength: Uint32Array;
+  readonly #srcRegion: Uint16Array;
   readonly #srcShift: number;
 
   constructor(init: RxQueueInit) {
@@ -65,7 +73,11 @@ export class RxQueue {
     this.#head = init.resume?.head ?? init.ring.loadHead();
     this.#rxBurst = new RxBurst(init.memory, init.ring.size, () => this.#commit());
     this.#nextSlots = new Uint16Array(init.ring.size);
-    this.#srcViews = new Array(2 * init.ring.size).fill(undefined);
+    const views = 2 * init.ring.size;
+    this.#srcViews = new Array<Uint8Array>(views).fill(NO_VIEW);
+    this.#srcOffset = new Uint32Array(views);
+    this.#srcLength = new Uint32Array(views);
+    this.#srcRegion = new Uint16Array(views);
     this.#srcShift = 32 - (init.ring.log2Size + 1);
   }
 
@@ -92,6 +104,9 @@ export class RxQueue {
       const first = b.first;
       const plen = b.packetLength;
       const views = this.#srcViews;
+      const viewOffset = this.#srcOffset;
+      const viewLength = this.#srcLength;
+      const viewRegion = this.#srcRegion;
       const shift = this.#srcShift;
       let at = block.byteOffset;
       let s = 0;
@@ -107,14 +122,14 @@ export class RxQueue {
           while (s < end && reg[s] === r && off[s] === o + bytes) bytes += seg[s++];
           // The source: a view of exactly these bytes, reused from the last time this run of
           // the region was copied (steady traffic makes no object here), or made and kept.
-          const buffer = regions[r].buffer;
           const key = Math.imul(o ^ (r << 24), 0x9e3779b1) >>> shift;
-          let src = views[key];
-          if (src === undefined || src.byteOffset !== o || src.length !== bytes || src.buffer !== buffer) {
-            src = new Uint8Array(buffer, o, bytes);
-            views[key] = src;
+          if (viewLength[key] !== bytes || viewOffset[key] !== o || viewRegion[key] !== r) {
+            views[key] = new Uint8Array(regions[r].buffer, o, bytes);
+            viewOffset[key] = o;
+            viewLength[key] = bytes;
+            viewRegion[key] = r;
           }
-          block.set(src, at - block.byteOffset);
+          block.set(views[key], at - block.byteOffset);
           at += bytes;
         }
       }
