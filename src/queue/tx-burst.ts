@@ -183,9 +183,10 @@ export class TxBurst {
     const len = this.bufLength;
     const more = this.bufMore;
     const first = this.used;
+    const limit = this.count;
     let k = first;
     let left = total;
-    while (left > 0 && k < this.count) {
+    while (left > 0 && k < limit) {
       const n = Math.min(left, cap[k]);
       len[k] = n;
       more[k] = 1;
