@@ -27,8 +27,21 @@ export interface QueueDetails {
   packets: number;
   /** Bytes moved on this queue (this connection). */
   bytes: number;
-  /** Dropped packets or refused descriptors on this queue. */
+  /**
+   * Dropped packets and refused descriptors on this queue: emptyFragments + oversized + each time
+   * the peer's ring state was found bad (which ends the connection, and with it these counters).
+   * Not ringFull: those packets stay with the caller.
+   */
   errors: number;
+  /** Rx queues only: packets dropped because one of their fragments was empty (0 bytes). */
+  emptyFragments?: number;
+  /**
+   * Tx queues only: packets `txBurst` could not queue because the ring had no free buffers (left to
+   * the caller, who may retry: a packet refused twice counts twice).
+   */
+  ringFull?: number;
+  /** Tx queues only: packets dropped because even a whole ring of the peer's buffers could not hold them. */
+  oversized?: number;
   /** Rx queues only. */
   rxMode?: RxMode;
 }
@@ -68,6 +81,13 @@ export interface MemifDetails {
   connects: number;
   /** Links that went down since create(). */
   disconnects: number;
+  /**
+   * Queue faults since create(): a queue that stopped trusting the peer (a descriptor outside the
+   * regions, a bad ring index, a misbehaving eventfd). Each one ends its connection, and the queues'
+   * counters go with it, so faults are counted here, per interface; the reason is
+   * `lastDisconnectReason`.
+   */
+  faults: number;
   /** Slave: connection attempts made since create() (each connect() call). 0 on a master. */
   connectAttempts: number;
   /**
@@ -111,7 +131,9 @@ export function queueDetails(q: RxQueue | TxQueue, ringType: 'S2M' | 'M2S'): Que
     packets: q.packets,
     bytes: q.bytes,
     errors: q.errors,
-    ...('mode' in q ? { rxMode: q.mode } : {}),
+    ...('mode' in q
+      ? { emptyFragments: q.emptyFragments, rxMode: q.mode }
+      : { ringFull: q.ringFull, oversized: q.oversized }),
   };
 }
 
@@ -122,6 +144,7 @@ export interface DetailsState {
   reports: {
     connects: number;
     disconnects: number;
+    faults: number;
     lastDisconnectReason: string | undefined;
     lastConnectError: MemifError | undefined;
   };
@@ -146,6 +169,7 @@ export function interfaceDetails(o: ResolvedOptions, link: Link | undefined, s: 
     lastDisconnectReason: s.reports.lastDisconnectReason,
     connects: s.reports.connects,
     disconnects: s.reports.disconnects,
+    faults: s.reports.faults,
     connectAttempts: s.connectAttempts,
     lastConnectError: s.reports.lastConnectError,
     peerCredentials: link ? s.peerCredentials : undefined,

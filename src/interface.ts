@@ -386,6 +386,7 @@ export class Memif extends EventEmitter<MemifEvents> {
     const conn = this.#conn;
     if (conn === undefined) return;
     const error = new MemifError('MEMIF_ERR_MFMSG', reason);
+    this.#reports.faults++;
     publish('fault', this.#message(reason, error));
     conn.disconnect(reason.slice(0, 95), error);
   }

@@ -18,6 +18,8 @@ export class Reports {
   connects = 0;
   disconnects = 0;
   lastDisconnectReason: string | undefined;
+  /** Queue faults since create() (each ended its connection). */
+  faults = 0;
   /** A slave's last failed attempt (connect() or handshake), until a link comes up. */
   lastConnectError: MemifError | undefined;
   #lastFailure = '';

@@ -13,6 +13,9 @@ import { RxBurst } from './rx-burst.js';
 
 export type { RxMode } from './args.js';
 
+/** A placeholder in RxQueue's view cache (length 0 never matches a run). */
+const NO_VIEW = new Uint8Array(0);
+
 /** An RxQueue also needs to tell its interface about interrupts. */
 export interface RxQueueInit extends QueueInit {
   /** Called (on the event loop) when the eventfd fires or after a switch to interrupt mode. */
@@ -25,8 +28,10 @@ export class RxQueue {
   readonly bufferSize: number;
   packets = 0;
   bytes = 0;
-  /** Packets dropped because a fragment was empty. */
+  /** Packets dropped (emptyFragments), and bad ring states found (each ends the connection). */
   errors = 0;
+  /** Packets dropped because one of their fragments was empty (0 bytes). */
+  emptyFragments = 0;
   /** Why the peer's ring state cannot be trusted any more; the interface disconnects on it. */
   fault: string | undefined;
   mode: RxMode = 'interrupt';
@@ -46,6 +51,17 @@ export class RxQueue {
   readonly #nextSlots: Uint16Array;
   #nextCount = 0;
   #closed = false;
+  /**
+   * Copy API: views of the shared memory that runs of segments were copied from, by a hash of
+   * (region, offset) into 2 × ringSize entries (`>>> #srcShift`). Entry k views #srcLength[k]
+   * bytes (0: none yet) at #srcOffset[k] of region #srcRegion[k]; all three match before reuse.
+   * The regions of a queue never change, so the region index names the mapping.
+   */
+  readonly #srcViews: Uint8Array[];
+  readonly #srcOffset: Uint32Array;
+  readonly #srcLength: Uint32Array;
+  readonly #srcRegion: Uint16Array;
+  readonly #srcShift: number;
 
   constructor(init: RxQueueInit) {
     this.#init = init;
@@ -57,18 +73,66 @@ export class RxQueue {
     this.#head = init.resume?.head ?? init.ring.loadHead();
     this.#rxBurst = new RxBurst(init.memory, init.ring.size, () => this.#commit());
     this.#nextSlots = new Uint16Array(init.ring.size);
+    const views = 2 * init.ring.size;
+    this.#srcViews = new Array<Uint8Array>(views).fill(NO_VIEW);
+    this.#srcOffset = new Uint32Array(views);
+    this.#srcLength = new Uint32Array(views);
+    this.#srcRegion = new Uint16Array(views);
+    this.#srcShift = 32 - (init.ring.log2Size + 1);
   }
 
-  /** Up to `max` whole packets, oldest first, copied out; the slots go back to the peer at once. */
+  /**
+   * Up to `max` whole packets, oldest first, copied out; the slots go back to the peer at once.
+   * One allocation per burst: every packet is a Buffer view into one block allocated for this
+   * burst (never reused by us, independent of the ring), filled with one copy per run of
+   * consecutive buffers (a chain that does not wrap round the ring is one copy).
+   */
   burst(max: number): Buffer[] {
     this.#assertIdle();
     const n = this.#walk(max);
     const b = this.#rxBurst;
     const out = new Array<Buffer>(n);
-    for (let i = 0; i < n; i++) {
-      const buf = Buffer.allocUnsafe(b.packetLength[i]);
-      b.gather(i, buf, 0);
-      out[i] = buf;
+    if (n > 0) {
+      // Buffer.allocUnsafe: a small burst comes from Node's shared pool, a larger one is its own
+      // ArrayBuffer; either way nothing writes to it after this call.
+      const block = Buffer.allocUnsafe(this.#pendingBytes);
+      const ab = block.buffer;
+      const regions = this.#init.regions;
+      const reg = b.segRegion;
+      const off = b.segOffset;
+      const seg = b.segLength;
+      const first = b.first;
+      const plen = b.packetLength;
+      const views = this.#srcViews;
+      const viewOffset = this.#srcOffset;
+      const viewLength = this.#srcLength;
+      const viewRegion = this.#srcRegion;
+      const shift = this.#srcShift;
+      let at = block.byteOffset;
+      let s = 0;
+      for (let i = 0; i < n; i++) {
+        const end = first[i + 1];
+        const len = plen[i];
+        out[i] = Buffer.from(ab, at, len);
+        // Segments that follow each other in one region (consecutive buffers) go in one copy.
+        while (s < end) {
+          const r = reg[s];
+          const o = off[s];
+          let bytes = seg[s++];
+          while (s < end && reg[s] === r && off[s] === o + bytes) bytes += seg[s++];
+          // The source: a view of exactly these bytes, reused from the last time this run of
+          // the region was copied (steady traffic makes no object here), or made and kept.
+          const key = Math.imul(o ^ (r << 24), 0x9e3779b1) >>> shift;
+          if (viewLength[key] !== bytes || viewOffset[key] !== o || viewRegion[key] !== r) {
+            views[key] = new Uint8Array(regions[r].buffer, o, bytes);
+            viewOffset[key] = o;
+            viewLength[key] = bytes;
+            viewRegion[key] = r;
+          }
+          block.set(views[key], at - block.byteOffset);
+          at += bytes;
+        }
+      }
     }
     this.#commit();
     return out;
@@ -142,9 +206,10 @@ export class RxQueue {
     let packets = 0;
     let seg = 0;
     let bytes = 0;
+    let nc = 0;
     packet: while (packets < max && consumed < avail) {
       const start = seg;
-      const nextStart = this.#nextCount;
+      const nextStart = nc;
       let n = 0;
       let total = 0;
       let empty = false;
@@ -154,7 +219,7 @@ export class RxQueue {
           // fills the whole ring, so that its end can never come.
           if (n === ring.size) this.#setFault(`ring ${this.id}: a chained packet is longer than the whole ring`);
           seg = start;
-          this.#nextCount = nextStart;
+          nc = nextStart;
           break packet;
         }
         const slot = (cur + n) & mask;
@@ -172,7 +237,7 @@ export class RxQueue {
               `descriptor outside the shared memory: S2M ring ${this.id} slot ${slot}, region ${region}, offset ${offset}, length ${length}`,
             );
             seg = start;
-            this.#nextCount = nextStart;
+            nc = nextStart;
             break packet;
           }
         } else {
@@ -193,13 +258,14 @@ export class RxQueue {
         if ((flags & DESC_FLAG_NEXT) === 0) break;
         // A DPDK 22.11 client does not rewrite flags on a packet's first descriptor: the NEXT bits
         // we consume are cleared on release, so no stale one merges later frames (peers.md).
-        if (master) nextSlots[this.#nextCount++] = slot;
+        if (master) nextSlots[nc++] = slot;
       }
       cur = (cur + n) & 0xffff;
       consumed += n;
       if (empty) {
         // A packet with an empty fragment is dropped (VPP does the same), and counted.
         this.errors++;
+        this.emptyFragments++;
         seg = start;
         continue;
       }
@@ -209,6 +275,7 @@ export class RxQueue {
       bytes += total;
     }
     b.count = packets;
+    this.#nextCount = nc;
     this.#pendingLast = cur;
     this.#pendingBytes = bytes;
     return packets;
@@ -244,6 +311,8 @@ export class RxQueue {
     let head = this.#head;
     const n = ring.size - ((head - this.#last) & 0xffff);
     if (n === 0) return;
+    // Every field: the master writes flags and length into these descriptors, and may have
+    // written the others (a DPDK 22.11 master leaves a stale NEXT otherwise, peers.md).
     for (let i = 0; i < n; i++) {
       const slot = head & mask;
       const d16 = ring.desc16 + slot * Desc16.STRIDE;

@@ -89,6 +89,25 @@ export class TxBurst {
     this.bufCapacity[i] = capacity;
   }
 
+  /**
+   * @internal TxQueue.alloc as slave: buffers [0, n) are the slots from `index` on of our own ring
+   * (region 0, `base + slot * size`, `size` bytes each); one loop, no call per buffer.
+   */
+  grantOwn(n: number, index: number, mask: number, base: number, size: number): void {
+    if (this.#live) throw new StateError('MEMIF_ERR_ALREADY', 'a live tx burst cannot be granted buffers');
+    const offset = this.#offset;
+    const bufOffset = this.bufOffset;
+    this.#region.fill(0, 0, n);
+    this.#capacity.fill(size, 0, n);
+    this.bufRegion.fill(0, 0, n);
+    this.bufCapacity.fill(size, 0, n);
+    for (let k = 0; k < n; k++) {
+      const o = base + ((index + k) & mask) * size;
+      offset[k] = o;
+      bufOffset[k] = o;
+    }
+  }
+
   /** @internal */
   open(count: number): void {
     this.count = count;
@@ -173,9 +192,10 @@ export class TxBurst {
     const len = this.bufLength;
     const more = this.bufMore;
     const first = this.used;
+    const limit = this.count;
     let k = first;
     let left = total;
-    while (left > 0 && k < this.count) {
+    while (left > 0 && k < limit) {
       const n = Math.min(left, cap[k]);
       len[k] = n;
       more[k] = 1;

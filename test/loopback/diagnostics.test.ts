@@ -256,6 +256,7 @@ describe('link up, link down and faults on diagnostics channels', () => {
       assert.equal(fault?.error?.errorName, 'MEMIF_ERR_MFMSG');
       assert.match(fault?.reason ?? '', /region 7/);
       assert.equal(master.details().disconnects, 1);
+      assert.equal(master.details().faults, 1);
     } finally {
       rec.stop();
       bad.close();
