@@ -99,9 +99,11 @@ async function runGen(ctx: Context): Promise<number> {
     drops: c.refused,
   }));
 
+  // Buffers a frame needs (as master, the slave's buffers are assumed to be --buffer-size).
+  const segments = Math.ceil(Math.max(...sizes) / ctx.shared.bufferSize);
   /** Offers `want` frames to queue q; returns how many went. */
   const sendBurst = (q: number, want: number): number => {
-    const tx = memif.txAlloc(q, want);
+    const tx = memif.txAlloc(q, want * segments);
     const t = process.hrtime.bigint();
     const timeHi = Number(t >> 32n);
     const timeLo = Number(t & 0xffffffffn);
