@@ -39,7 +39,7 @@ export const gen: Command = {
     },
     count: { type: 'string', value: 'N', default: 'until SIGINT', description: 'frames to send, all queues' },
     duration: { type: 'string', value: 'S', default: 'until SIGINT', description: 'seconds to send for' },
-    burst: { type: 'string', value: 'N', default: '32', description: 'frames per burst, 1-256' },
+    burst: { type: 'string', value: 'N', default: '256', description: 'frames per burst, 1-256' },
     linger: {
       type: 'string',
       value: 'S',
@@ -73,7 +73,7 @@ async function runGen(ctx: Context): Promise<number> {
   const rate = v.rate === undefined ? undefined : parseNumberOption(v.rate as string, '--rate', 1e9);
   const count = v.count === undefined ? undefined : parseIntOption(v.count as string, '--count', 1, 2 ** 53 - 1);
   const durationS = v.duration === undefined ? undefined : parseNumberOption(v.duration as string, '--duration', 1e7);
-  const burst = parseIntOption((v.burst as string | undefined) ?? '32', '--burst', 1, 256);
+  const burst = parseIntOption((v.burst as string | undefined) ?? '256', '--burst', 1, 256);
   const lingerS = parseNumberOption((v.linger as string | undefined) ?? '0', '--linger', 1e7, true);
   const flowText = (v.udp as string | undefined) ?? '198.18.0.1:1024→198.18.0.2:1024';
   const flow = parseFlow(flowText);
