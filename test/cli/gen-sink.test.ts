@@ -162,10 +162,11 @@ describe('memif gen → memif sink', () => {
     await sink.stop();
     assert.equal(code, 0);
     const out = readFileSync(typescript, 'utf8');
-    const status = out.match(/\r\x1b\[2Klink up {2}rx [^\r\n]+/g) ?? [];
+    const clear = `\r${String.fromCharCode(27)}\\[2K`; // carriage return, erase the line
+    const status = out.match(new RegExp(`${clear}link up {2}rx [^\\r\\n]+`, 'g')) ?? [];
     assert.ok(status.length >= 1, JSON.stringify(out));
     // Redrawn in place: no newline between status lines; the summary starts on a cleared line.
-    assert.match(out, /\r\x1b\[2Kgen: sent \d+ frames/);
+    assert.match(out, new RegExp(`${clear}gen: sent \\d+ frames`));
     assert.doesNotMatch(out, /drops \d+\r?\n/);
   });
 });
