@@ -189,7 +189,7 @@ export class Testpmd {
    */
   static async start(options: TestpmdOptions): Promise<Testpmd> {
     const t = new Testpmd(options);
-    const ready = options.interactive && !options.autoStart ? /testpmd> / : /start packet forwarding/i;
+    const ready = options.interactive && !options.autoStart ? /testpmd> / : /start (automatic )?packet forwarding/i;
     try {
       await t.waitFor(ready, 30_000);
     } catch (err) {

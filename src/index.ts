@@ -32,7 +32,8 @@ export { defaultLogger, type Logger } from './log.js';
 export type { MemifOptions, MemifSettings, PeerCredentials } from './options.js';
 /**
  * Packet helpers for the examples and tools: MAC and IPv4 addresses, the internet checksum, ARP and
- * ICMP echo frames (build and parse), and `respond()`, a tiny ARP + ICMP echo responder.
+ * ICMP echo frames, IPv6 (ICMPv6 echo, neighbour discovery) and UDP frames (build and parse), and
+ * `respond()`, a tiny ARP, ICMP echo and IPv6 neighbour/echo responder.
  */
 export * as packet from './packet/index.js';
 export type { RxMode } from './queue/args.js';
