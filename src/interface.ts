@@ -6,6 +6,7 @@ import type { Mode } from './constants.js';
 import type { Connection } from './control/connection.js';
 import { MasterListener, parseSocketPath } from './control/listener.js';
 import type { MasterConnection, MasterEndpoint } from './control/master.js';
+import { openControlSocket } from './control/netns.js';
 import type { SessionInfo, SessionRing } from './control/session.js';
 import { SlaveConnection } from './control/slave.js';
 import { describe, InvalidArgumentError, MemifError, readFields, StateError, SystemError } from './errors.js';
@@ -639,10 +640,11 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
     const addr = parseSocketPath(this.options.socketPath);
     let fd: number;
     try {
-      fd = this.#binding.connect(addr.name, addr.abstract);
+      fd = openControlSocket({ ...addr, netns: this.options.netns }, this.#binding);
     } catch (err) {
       const e = SystemError.from(err) as MemifError;
-      const code = (err as { code?: string }).code;
+      // Only connect() failing says "no master (yet)"; a missing namespace or socket() failing does not.
+      const code = e instanceof SystemError && e.syscall === 'connect' ? e.syscallCode : undefined;
       const transient = code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EAGAIN' || code === 'ECONNRESET';
       if (first && !transient) throw e;
       if (!transient) this.#report(e);
