@@ -4,4 +4,5 @@ export * from './arp.js';
 export * from './checksum.js';
 export * from './ethernet.js';
 export * from './icmp.js';
+export * from './ipv6.js';
 export * from './responder.js';

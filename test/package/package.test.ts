@@ -274,6 +274,13 @@ describe('the packed package, installed into a fresh app', () => {
     expectPrebuild(s, arch());
   });
 
+  test('the memif command: node_modules/.bin/memif --help (what npx memif runs) through its shebang', () => {
+    const bin = join(tmp.dir, 'bin');
+    const out = run('sh', ['-c', 'node_modules/.bin/memif --help'], { cwd: app, env: { PATH: bin } });
+    assert.match(out, /^Usage: memif COMMAND/m);
+    assert.match(out, /^ {2}responder /m);
+  });
+
   test('linux-arm64: the prebuild loads and runs under qemu-aarch64 with an arm64 node', (t) => {
     const qemu = which('qemu-aarch64');
     const why = crossMissing

@@ -1,0 +1,102 @@
+// The receive loop the commands share: calls poll(queueId) for each rx queue whenever packets may
+// be there — on the `interrupt` event in interrupt mode, continuously (yielding to the event loop
+// between rounds) in polling mode — until stopped or the abort signal fires.
+import type { Memif } from '../index.js';
+
+/** A running receive loop. */
+export interface RxDriver {
+  /** Stops calling poll; `done` resolves. */
+  stop(): void;
+  /** Resolves once stopped or aborted. */
+  done: Promise<void>;
+}
+
+/**
+ * Drives `poll(queueId)` over every rx queue of `memif`. `poll` returns true when it stopped with
+ * packets possibly left (it is called again after the event loop turned). A poll that throws
+ * while the link is down (a burst raced a disconnect) is ignored; otherwise the loop stops and
+ * `done` rejects.
+ */
+export function driveRx(
+  memif: Memif,
+  mode: 'interrupt' | 'polling',
+  signal: AbortSignal,
+  poll: (queueId: number) => boolean,
+): RxDriver {
+  let stopped = false;
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  const safePoll = (q: number): boolean => {
+    try {
+      return poll(q);
+    } catch (err) {
+      if (memif.connected && !memif.closed) {
+        finish();
+        reject(err);
+      }
+      return false;
+    }
+  };
+  let timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  const onInterrupt = (q: number) => {
+    if (!stopped && safePoll(q)) setImmediate(onInterrupt, q);
+  };
+  const tick = () => {
+    timer = undefined;
+    if (stopped) return;
+    if (!memif.connected) {
+      timer = setTimeout(tick, 10);
+      return;
+    }
+    const n = memif.rxQueueCount;
+    for (let q = 0; q < n && !stopped; q++) safePoll(q);
+    if (!stopped) timer = setImmediate(tick);
+  };
+  const finish = () => {
+    if (stopped) return;
+    stopped = true;
+    memif.off('interrupt', onInterrupt);
+    if (timer) {
+      clearTimeout(timer as NodeJS.Timeout);
+      clearImmediate(timer as NodeJS.Immediate);
+    }
+    signal.removeEventListener('abort', onAbort);
+  };
+  const onAbort = () => {
+    finish();
+    resolve();
+  };
+  signal.addEventListener('abort', onAbort);
+  if (signal.aborted) onAbort();
+  else if (mode === 'polling') tick();
+  else {
+    memif.on('interrupt', onInterrupt);
+    // Whatever arrived before we listened.
+    if (memif.connected) for (let q = 0; q < memif.rxQueueCount; q++) onInterrupt(q);
+  }
+  return {
+    stop: () => {
+      finish();
+      resolve();
+    },
+    done,
+  };
+}
+
+/** Sleeps `ms`, or less if `signal` aborts; never rejects. */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
+}
