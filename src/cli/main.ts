@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { capture } from './capture.js';
 import type { Command } from './command.js';
 import { echo } from './echo.js';
 import { commandHelp, mainHelp } from './help.js';
@@ -11,7 +12,7 @@ import { responder } from './responder.js';
 import { type Io, runCommand } from './run.js';
 
 /** Every subcommand, in the order `memif --help` lists them. */
-export const COMMANDS: readonly Command[] = [responder, echo];
+export const COMMANDS: readonly Command[] = [responder, echo, capture];
 
 async function main(argv: string[], io: Io): Promise<number> {
   const [first, ...rest] = argv;
