@@ -8,11 +8,12 @@ import { capture } from './capture.js';
 import type { Command } from './command.js';
 import { echo } from './echo.js';
 import { commandHelp, mainHelp } from './help.js';
+import { replay } from './replay.js';
 import { responder } from './responder.js';
 import { type Io, runCommand } from './run.js';
 
 /** Every subcommand, in the order `memif --help` lists them. */
-export const COMMANDS: readonly Command[] = [responder, echo, capture];
+export const COMMANDS: readonly Command[] = [responder, echo, capture, replay];
 
 async function main(argv: string[], io: Io): Promise<number> {
   const [first, ...rest] = argv;
