@@ -27,9 +27,9 @@ export const responder: Command = {
     const ip = parseIPv4Prefix((ctx.values.ip as string | undefined) ?? '192.168.1.1/24', '--ip');
     const ip6 = typeof ctx.values.ip6 === 'string' ? parseIPv6Prefix(ctx.values.ip6, '--ip6') : undefined;
     const mac = macOption(ctx.values.mac);
-    const config: packet.ResponderConfig = { mac, ip: ip.addr };
+    const config: packet.ResponderConfig = ip6 ? { mac, ip: ip.addr, ip6: ip6.addr } : { mac, ip: ip.addr };
     const memif = await ctx.open();
-    const counts = { arp: 0, echo: 0, ignored: 0, dropped: 0 };
+    const counts = { arp: 0, echo: 0, neighbor: 0, echo6: 0, ignored: 0, dropped: 0 };
     const c = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0 };
     ctx.note(
       `responder ${packet.formatMac(mac)} ${ip.text}/${ip.prefixLength}${ip6 ? ` ${ip6.text}/${ip6.prefixLength}` : ''}`,
@@ -38,7 +38,7 @@ export const responder: Command = {
       link: memif.connected,
       ...c,
       drops: counts.dropped,
-      extra: { answered: counts.arp + counts.echo, ignored: counts.ignored },
+      extra: { answered: counts.arp + counts.echo + counts.neighbor + counts.echo6, ignored: counts.ignored },
     }));
     const replies: Buffer[] = [];
     const driver = driveRx(memif, ctx.shared.rxMode, ctx.signal, (q) => {
@@ -51,8 +51,11 @@ export const responder: Command = {
           counts.ignored++;
           continue;
         }
-        if (reply.readUInt16BE(12) === packet.ETHERTYPE_ARP) counts.arp++;
-        else counts.echo++;
+        const type = reply.readUInt16BE(12);
+        if (type === packet.ETHERTYPE_ARP) counts.arp++;
+        else if (type === packet.ETHERTYPE_IPV4) counts.echo++;
+        else if (reply[54] === packet.ICMPV6_NEIGHBOR_ADVERTISEMENT) counts.neighbor++;
+        else counts.echo6++;
         replies.push(reply);
       }
       if (replies.length > 0) {
@@ -66,7 +69,7 @@ export const responder: Command = {
     });
     await driver.done;
     ctx.reporter.summary({ ...counts, ...c }, [
-      `responder: answered ${counts.arp} ARP requests, ${counts.echo} echo requests; ignored ${counts.ignored} frames; ${counts.dropped} replies dropped (tx ring full)`,
+      `responder: answered ${counts.arp} ARP requests, ${counts.echo} echo requests, ${counts.neighbor} neighbour solicitations, ${counts.echo6} ICMPv6 echo requests; ignored ${counts.ignored} frames; ${counts.dropped} replies dropped (tx ring full)`,
     ]);
     return 0;
   },

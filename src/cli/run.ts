@@ -58,8 +58,9 @@ export async function runCommand(cmd: Command, args: string[], io: Io): Promise<
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const opened: Memif[] = [];
+  let closing = false;
   const note = (line: string) => {
-    if (shared.quiet) return;
+    if (shared.quiet || closing) return;
     reporter.clearLine();
     io.err.write(`${line}\n`);
   };
@@ -111,6 +112,7 @@ export async function runCommand(cmd: Command, args: string[], io: Io): Promise<
   } catch (err) {
     return fail(err, err instanceof UsageError ? 2 : 1);
   } finally {
+    closing = true;
     reporter.stop();
     await Promise.allSettled(opened.map((m) => m.close()));
     process.off('SIGINT', onSignal);
