@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bridge } from './bridge.js';
 import { capture } from './capture.js';
 import type { Command } from './command.js';
 import { echo } from './echo.js';
@@ -16,7 +17,7 @@ import { type Io, runCommand } from './run.js';
 import { sink } from './sink.js';
 
 /** Every subcommand, in the order `memif --help` lists them. */
-export const COMMANDS: readonly Command[] = [responder, ping, gen, sink, echo, capture, replay];
+export const COMMANDS: readonly Command[] = [responder, ping, gen, sink, echo, capture, replay, bridge];
 
 async function main(argv: string[], io: Io): Promise<number> {
   const [first, ...rest] = argv;

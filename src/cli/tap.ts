@@ -71,8 +71,8 @@ export class Tap {
       return true;
     } catch (err) {
       const c = code(err);
-      // EAGAIN: queue full. EIO: the device is down (the kernel drops; so do we).
-      if (c === 'EAGAIN' || c === 'EIO') return false;
+      // EAGAIN: queue full. EIO: the device is down. EINVAL, EMSGSIZE: larger than the device takes.
+      if (c === 'EAGAIN' || c === 'EIO' || c === 'EINVAL' || c === 'EMSGSIZE') return false;
       throw SystemError.from(err);
     }
   }
