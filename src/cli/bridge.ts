@@ -42,7 +42,7 @@ export const bridge: Command = {
     'to-netns': { type: 'string', value: 'NS', description: 'network namespace of the second socket' },
   },
   examples: [
-    'memif bridge --socket /run/vpp/memif.sock --tap memif0 && ip addr add 192.168.1.2/24 dev memif0',
+    'memif bridge --socket /run/vpp/memif.sock --tap vpp0 --tap-netns blue',
     'memif bridge --role master --socket @a --to-socket @b --to-role master',
   ],
   async run(ctx: Context) {
