@@ -88,7 +88,11 @@ export const capture: Command = {
       });
       if (!ctx.shared.quiet) reporter.start(sample);
       let driver: ReturnType<typeof driveRx> | undefined;
+      // Set when the count is reached or the reader left; poll may run inside driveRx() itself
+      // (frames already waiting), before `driver` is assigned.
+      let stopped = false;
       const poll = (q: number): boolean => {
+        if (stopped) return false;
         const pkts = memif.rxBurst(q, 256);
         if (pkts.length === 0) return false;
         const now = base + process.hrtime.bigint();
@@ -107,12 +111,14 @@ export const capture: Command = {
         } catch (err) {
           if ((err as { code?: string }).code !== 'EPIPE') throw err;
           ctx.note('capture: the reader of the output went away; stopping');
+          stopped = true;
           driver?.stop();
           return false;
         }
         c.rxPackets += n;
         c.written += size;
         if (c.rxPackets >= count) {
+          stopped = true;
           driver?.stop();
           return false;
         }
@@ -120,6 +126,7 @@ export const capture: Command = {
       };
       if (!(await ctx.waitForLink(memif))) return finish();
       driver = driveRx(memif, ctx.shared.rxMode, ctx.signal, poll);
+      if (stopped) driver.stop();
       if (durationS !== undefined) {
         const stopper = new AbortController();
         void pause(durationS * 1000, AbortSignal.any([ctx.signal, stopper.signal])).then(() => driver?.stop());

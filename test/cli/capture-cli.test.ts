@@ -75,14 +75,22 @@ describe('memif capture', { skip: tsharkMissing() }, () => {
       const script = 'set -o pipefail; "$1" "$2" capture --socket "$3" -w - -c 200 | tshark -r - -w "$4"';
       const sh = spawn('bash', ['-c', script, 'bash', process.execPath, CLI, socket, piped], {
         stdio: ['ignore', 'ignore', 'pipe'],
+        detached: true, // its own process group: killed as one if it outlives the test
       });
       let stderr = '';
       sh.stderr.on('data', (d: Buffer) => {
         stderr += d.toString();
       });
       const exited = new Promise<number | null>((r) => sh.on('close', r));
-      await send(m, frames);
-      assert.equal(await exited, 0, stderr);
+      try {
+        await send(m, frames);
+        const bound = setTimeout(() => process.kill(-(sh.pid as number), 'SIGKILL'), 25_000);
+        const status = await exited;
+        clearTimeout(bound);
+        assert.equal(status, 0, stderr);
+      } finally {
+        if (sh.exitCode === null && sh.signalCode === null) process.kill(-(sh.pid as number), 'SIGKILL');
+      }
       assert.match(stderr, /capture: 200 frames .* to stdout/);
       assert.deepEqual(tsharkFrames(['-r', piped]), frames);
     } finally {
