@@ -90,7 +90,14 @@ async function bridgeTap(ctx: Context, name: string, netns: string | undefined):
     // TAP → memif: every frame waiting, in bursts; each frame read into its own slot of one pool.
     const pool = Buffer.allocUnsafe(BURST * TAP_MAX_FRAME);
     const frames: Buffer[] = [];
-    tap.watch(() => {
+    // A TAP that fails (deleted under us: EBADFD, EIO) ends the bridge with that error (exit 1).
+    let failure: unknown;
+    let driver: ReturnType<typeof driveRx> | undefined;
+    const fail = (err: unknown) => {
+      failure ??= err;
+      driver?.stop();
+    };
+    const tapToMemif = () => {
       for (;;) {
         frames.length = 0;
         while (frames.length < BURST) {
@@ -113,12 +120,28 @@ async function bridgeTap(ctx: Context, name: string, netns: string | undefined):
         c.drops += frames.length - sent;
         if (frames.length < BURST) return;
       }
+    };
+    tap.watch(() => {
+      if (failure !== undefined) return;
+      try {
+        tapToMemif();
+      } catch (err) {
+        fail(err);
+      }
     });
     // memif → TAP: one write per frame.
-    const driver = driveRx(memif, ctx.shared.rxMode, ctx.signal, (q) => {
+    driver = driveRx(memif, ctx.shared.rxMode, ctx.signal, (q) => {
+      if (failure !== undefined) return false;
       const pkts = memif.rxBurst(q, BURST);
       for (const p of pkts) {
-        if (tap.write(p)) {
+        let written = false;
+        try {
+          written = tap.write(p);
+        } catch (err) {
+          fail(err);
+          return false;
+        }
+        if (written) {
           c.rxPackets++;
           c.rxBytes += p.length;
         } else {
@@ -127,8 +150,10 @@ async function bridgeTap(ctx: Context, name: string, netns: string | undefined):
       }
       return pkts.length === BURST;
     });
+    if (failure !== undefined) driver.stop();
     await driver.done;
     summary(ctx, c, 'memif', `tap ${tap.name}`, started);
+    if (failure !== undefined) throw failure;
     return 0;
   } finally {
     tap.close();

@@ -11,8 +11,9 @@ import { type NativeBinding, type NativePoller, native } from '../native.js';
 export const TAP_MAX_FRAME = 9018;
 
 function code(err: unknown): string | undefined {
-  const c = (err as { code?: unknown }).code;
-  return typeof c === 'string' ? c : undefined;
+  const e = err as { code?: unknown; errno?: unknown };
+  if (e.errno === -77) return 'EBADFD'; // libuv has no name for it
+  return typeof e.code === 'string' ? e.code : undefined;
 }
 
 /** An open TAP device. Owns its fd; close() is idempotent. */
@@ -60,7 +61,7 @@ export class Tap {
       return readSync(this.#fd, into, 0, into.length, null);
     } catch (err) {
       if (code(err) === 'EAGAIN') return -1;
-      throw SystemError.from(err);
+      throw this.#failure(err, 'read');
     }
   }
 
@@ -73,8 +74,13 @@ export class Tap {
       const c = code(err);
       // EAGAIN: queue full. EIO: the device is down. EINVAL, EMSGSIZE: larger than the device takes.
       if (c === 'EAGAIN' || c === 'EIO' || c === 'EINVAL' || c === 'EMSGSIZE') return false;
-      throw SystemError.from(err);
+      throw this.#failure(err, 'write');
     }
+  }
+
+  #failure(err: unknown, syscall: string): Error {
+    if (code(err) !== 'EBADFD') return SystemError.from(err);
+    return new SystemError(syscall, 'EBADFD', 77, `TAP ${this.name} is gone (the device was deleted)`);
   }
 
   /** Calls `onReadable` whenever a frame may be waiting, until close(). */

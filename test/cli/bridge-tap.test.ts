@@ -2,7 +2,8 @@
 // and packet stays inside it): the kernel's own ping reaches `memif responder` through
 // `memif bridge --tap`, and a kernel UDP socket receives what `memif gen` sent. Between two
 // memifs: frames from each master here arrive byte for byte at the other. Errors: a TAP name that
-// is not a TAP, a missing namespace (exit 1, one line), bad usage (exit 2, one line).
+// is not a TAP, a missing namespace, a TAP deleted under the bridge (exit 1, one line), bad usage
+// (exit 2, one line).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
@@ -129,15 +130,26 @@ describe('memif bridge', () => {
       }
     });
 
-    test('a TAP name that is no TAP, and a missing namespace: exit 1 and one line', T, async () => {
-      const notTap = await runCli(['bridge', '--socket', tmp.socket('x.sock'), '--tap', 'lo', '--tap-netns', ns]);
-      assert.equal(notTap.code, 1, notTap.stderr);
-      assert.match(notTap.stderr, /"lo" exists and is not a TAP device/);
-      assert.equal(notTap.stderr.trim().split('\n').length, 1);
-      const noNs = await runCli(['bridge', '--tap', 'mtx', '--tap-netns', 'memif-ts-no-such-ns']);
-      assert.equal(noNs.code, 1, noNs.stderr);
-      assert.match(noNs.stderr, /no network namespace "memif-ts-no-such-ns"/);
-    });
+    test(
+      'a TAP name that is no TAP, a missing namespace, a TAP deleted under the bridge: exit 1 and one line',
+      T,
+      async () => {
+        const notTap = await runCli(['bridge', '--socket', tmp.socket('x.sock'), '--tap', 'lo', '--tap-netns', ns]);
+        assert.equal(notTap.code, 1, notTap.stderr);
+        assert.match(notTap.stderr, /"lo" exists and is not a TAP device/);
+        assert.equal(notTap.stderr.trim().split('\n').length, 1);
+        const noNs = await runCli(['bridge', '--tap', 'mtx', '--tap-netns', 'memif-ts-no-such-ns']);
+        assert.equal(noNs.code, 1, noNs.stderr);
+        assert.match(noNs.stderr, /no network namespace "memif-ts-no-such-ns"/);
+        // A TAP deleted under a running bridge ends it: exit 1, one line naming it.
+        const br = startCli(['bridge', '--socket', tmp.socket('gone.sock'), '--tap', 'mtgone', '--tap-netns', ns]);
+        await br.waitFor(/tap mtgone is up/);
+        ipIn(ns, 'link', 'del', 'mtgone');
+        const gone = await br.exited;
+        assert.equal(gone.code, 1, gone.stderr);
+        assert.match(gone.stderr, /TAP mtgone is gone \(the device was deleted\)/);
+      },
+    );
   });
 
   test('--to-socket: frames cross both ways between two memifs, byte for byte', T, async () => {
