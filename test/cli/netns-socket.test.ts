@@ -11,6 +11,7 @@ import { addNetns, deleteNetns, netnsUnavailable, spawnInNetns, waitForLine } fr
 import { newFds, settle, snapshot } from '../helpers/resources.js';
 import { abstractName } from '../helpers/tmp.js';
 import { receive } from '../helpers/traffic.js';
+import { CLI, runCli } from './cli.js';
 
 const T = { timeout: 30_000 };
 const peerScript = fileURLToPath(new URL('../helpers/echo-peer.js', import.meta.url));
@@ -86,6 +87,42 @@ describe('netns: control socket in another network namespace', { skip }, () => {
       await stopPeer(peer);
       await m.close();
       await here.close();
+    }
+  });
+
+  test('the CLI: memif ping --netns reaches memif responder listening inside the namespace', T, async () => {
+    const socket = abstractName('netns-cli');
+    const resp = spawnInNetns(ns, [
+      process.execPath,
+      CLI,
+      'responder',
+      '--role',
+      'master',
+      '--socket',
+      socket,
+      '--ip',
+      '10.66.0.1/24',
+    ]);
+    try {
+      await waitForLine(resp, /./); // its first report: it listens
+      const ping = await runCli([
+        'ping',
+        '10.66.0.1',
+        '-c',
+        '3',
+        '-i',
+        '0.1',
+        '--ip',
+        '10.66.0.2',
+        '--socket',
+        socket,
+        '--netns',
+        ns,
+      ]);
+      assert.equal(ping.code, 0, ping.stderr);
+      assert.match(ping.stdout, /3 packets transmitted, 3 received, 0% packet loss/);
+    } finally {
+      await stopPeer(resp);
     }
   });
 
