@@ -2,11 +2,10 @@
 // TAP device (--tap; the kernel's network stack on the other side, one read or write per frame)
 // or a second memif (--to-socket; shared memory to shared memory with the zero-copy API).
 // A frame with nowhere to go (link down, ring or device queue full) is dropped and counted.
-import { Memif } from '../index.js';
+import type { Memif, MemifOptions } from '../index.js';
 import type { Command, Context } from './command.js';
 import { driveRx } from './drive.js';
 import { formatBits, formatPps } from './reporter.js';
-import { memifOptions } from './shared.js';
 import { TAP_MAX_FRAME, Tap } from './tap.js';
 import { parseChoice, parseIntOption, UsageError } from './usage.js';
 
@@ -63,18 +62,20 @@ export const bridge: Command = {
     }
     if (v['tap-netns'] !== undefined) throw new UsageError('--tap-netns goes with --tap');
     if (toSocket === '' || toSocket === '@') throw new UsageError('--to-socket must not be empty');
-    const options = memifOptions(ctx.shared);
-    options.socketPath = toSocket as string;
-    options.role = parseChoice((v['to-role'] as string | undefined) ?? 'slave', '--to-role', [
+    const role = parseChoice((v['to-role'] as string | undefined) ?? 'slave', '--to-role', [
       'master',
       'slave',
     ] as const);
-    options.id = parseIntOption((v['to-id'] as string | undefined) ?? '0', '--to-id', 0, 0xffffffff);
-    options.interfaceName = `memif${options.id}`;
-    delete options.secret;
-    delete options.netns;
-    if (v['to-secret'] !== undefined) options.secret = v['to-secret'] as string;
-    if (v['to-netns'] !== undefined) options.netns = v['to-netns'] as string;
+    const id = parseIntOption((v['to-id'] as string | undefined) ?? '0', '--to-id', 0, 0xffffffff);
+    // The second memif: the shared options' shape, its own place and secret (none unless given).
+    const options: Partial<MemifOptions> = {
+      socketPath: toSocket as string,
+      role,
+      id,
+      interfaceName: `memif${id}`,
+      secret: v['to-secret'] as string | undefined,
+      netns: v['to-netns'] as string | undefined,
+    };
     return bridgeMemif(ctx, options);
   },
 };
@@ -160,55 +161,44 @@ async function bridgeTap(ctx: Context, name: string, netns: string | undefined):
   }
 }
 
-async function bridgeMemif(ctx: Context, options: ReturnType<typeof memifOptions>): Promise<number> {
+async function bridgeMemif(ctx: Context, options: Partial<MemifOptions>): Promise<number> {
   const a = await ctx.open();
-  let b: Memif;
-  try {
-    b = await Memif.create(options);
-  } catch (err) {
-    throw new UsageError(`second memif: ${(err as Error).message}`);
-  }
-  try {
-    b.on('connect', () => ctx.note(`link up: second memif on ${options.socketPath}`));
-    b.on('disconnect', ({ reason }) => ctx.note(`link down: second memif: ${reason}`));
-    b.on('error', (err) => ctx.note(`second memif: ${err.errorName}: ${err.message}`));
-    const c: Counts = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, drops: 0 };
-    ctx.report(() => ({ link: a.connected && b.connected, ...c }));
-    const started = performance.now();
-    const forward = (src: Memif, dst: Memif, toB: boolean) => (q: number) => {
-      const rx = src.rxBurstZeroCopy(q, BURST);
-      const n = rx.count;
-      if (n === 0) {
-        rx.release();
-        return false;
-      }
-      let sent = 0;
-      if (dst.connected) {
-        const tx = dst.txAlloc(q % dst.txQueueCount, rx.first[n]);
-        tx.pushFrom(rx);
-        sent = tx.commit();
-      }
-      let bytes = 0;
-      for (let i = 0; i < sent; i++) bytes += rx.packetLength[i] as number;
+  // Closed by the framework, like `a`; its link events are noted like a's.
+  const b = await ctx.open(options);
+  const c: Counts = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, drops: 0 };
+  ctx.report(() => ({ link: a.connected && b.connected, ...c }));
+  const started = performance.now();
+  const forward = (src: Memif, dst: Memif, toB: boolean) => (q: number) => {
+    const rx = src.rxBurstZeroCopy(q, BURST);
+    const n = rx.count;
+    if (n === 0) {
       rx.release();
-      if (toB) {
-        c.rxPackets += sent;
-        c.rxBytes += bytes;
-      } else {
-        c.txPackets += sent;
-        c.txBytes += bytes;
-      }
-      c.drops += n - sent;
-      return n === BURST;
-    };
-    const ab = driveRx(a, ctx.shared.rxMode, ctx.signal, forward(a, b, true));
-    const ba = driveRx(b, ctx.shared.rxMode, ctx.signal, forward(b, a, false));
-    await Promise.all([ab.done, ba.done]);
-    summary(ctx, c, 'memif', `second memif ${options.socketPath}`, started);
-    return 0;
-  } finally {
-    await b.close();
-  }
+      return false;
+    }
+    let sent = 0;
+    if (dst.connected) {
+      const tx = dst.txAlloc(q % dst.txQueueCount, rx.first[n]);
+      tx.pushFrom(rx);
+      sent = tx.commit();
+    }
+    let bytes = 0;
+    for (let i = 0; i < sent; i++) bytes += rx.packetLength[i] as number;
+    rx.release();
+    if (toB) {
+      c.rxPackets += sent;
+      c.rxBytes += bytes;
+    } else {
+      c.txPackets += sent;
+      c.txBytes += bytes;
+    }
+    c.drops += n - sent;
+    return n === BURST;
+  };
+  const ab = driveRx(a, ctx.shared.rxMode, ctx.signal, forward(a, b, true));
+  const ba = driveRx(b, ctx.shared.rxMode, ctx.signal, forward(b, a, false));
+  await Promise.all([ab.done, ba.done]);
+  summary(ctx, c, 'memif', `second memif ${options.socketPath}`, started);
+  return 0;
 }
 
 function summary(ctx: Context, c: Counts, here: string, there: string, started: number): void {

@@ -1,7 +1,7 @@
 // What a subcommand is: its name, summary, options (with defaults and descriptions, which the help
 // prints), examples and run(ctx). The context hands it the parsed shared options, a way to open
 // the Memif they describe, the abort signal of SIGINT/SIGTERM, a reporter and the output streams.
-import type { Memif } from '../index.js';
+import type { Memif, MemifOptions } from '../index.js';
 import type { Reporter, ReporterSample } from './reporter.js';
 import type { SharedOptions } from './shared.js';
 
@@ -47,10 +47,11 @@ export interface Context {
   /** Aborted by SIGINT or SIGTERM: stop, then return (the summary is printed and everything closed). */
   signal: AbortSignal;
   /**
-   * Creates the Memif the shared options describe (closed by the framework after run()). Options
-   * the library refuses become a usage error (exit status 2).
+   * Creates the Memif the shared options describe, with `overrides` on top (a second interface:
+   * another socketPath, id or role), closed by the framework after run(). Options the library
+   * refuses become a usage error (exit status 2).
    */
-  open(): Promise<Memif>;
+  open(overrides?: Partial<MemifOptions>): Promise<Memif>;
   /**
    * Waits until `memif` is connected; false if aborted first. Fails (exit 1) after
    * `--connect-timeout` seconds if that was given.

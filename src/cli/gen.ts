@@ -37,9 +37,15 @@ export const gen: Command = {
       default: 'as fast as possible',
       description: 'frames per second, all queues',
     },
-    count: { type: 'string', value: 'N', description: 'frames to send, all queues (default: until SIGINT)' },
-    duration: { type: 'string', value: 'S', description: 'seconds to send for (default: until SIGINT)' },
-    burst: { type: 'string', value: 'N', default: '32', description: 'frames per burst, 1-256' },
+    count: { type: 'string', value: 'N', default: 'until SIGINT', description: 'frames to send, all queues' },
+    duration: { type: 'string', value: 'S', default: 'until SIGINT', description: 'seconds to send for' },
+    burst: { type: 'string', value: 'N', default: '256', description: 'frames per burst, 1-256' },
+    linger: {
+      type: 'string',
+      value: 'S',
+      default: '0',
+      description: 'when done, keep the link up S more seconds (or until SIGINT), e.g. for the peer to read counters',
+    },
     mac: { type: 'string', value: 'M', default: 'random 02:…', description: 'source MAC' },
     'dst-mac': { type: 'string', value: 'M', default: 'ff:ff:ff:ff:ff:ff', description: 'destination MAC' },
     udp: {
@@ -67,7 +73,8 @@ async function runGen(ctx: Context): Promise<number> {
   const rate = v.rate === undefined ? undefined : parseNumberOption(v.rate as string, '--rate', 1e9);
   const count = v.count === undefined ? undefined : parseIntOption(v.count as string, '--count', 1, 2 ** 53 - 1);
   const durationS = v.duration === undefined ? undefined : parseNumberOption(v.duration as string, '--duration', 1e7);
-  const burst = parseIntOption((v.burst as string | undefined) ?? '32', '--burst', 1, 256);
+  const burst = parseIntOption((v.burst as string | undefined) ?? '256', '--burst', 1, 256);
+  const lingerS = parseNumberOption((v.linger as string | undefined) ?? '0', '--linger', 1e7, true);
   const flowText = (v.udp as string | undefined) ?? '198.18.0.1:1024→198.18.0.2:1024';
   const flow = parseFlow(flowText);
   if (!flow)
@@ -198,6 +205,10 @@ async function runGen(ctx: Context): Promise<number> {
   }
   const seconds = (performance.now() - started) / 1000;
   await drain(memif, ctx.signal);
+  if (lingerS > 0) {
+    ctx.note(`gen: done, ${c.txPackets} frames sent; the link stays up for ${lingerS} s`);
+    await pause(lingerS * 1000, ctx.signal);
+  }
   const mpps = c.txPackets / seconds / 1e6;
   const gbps = (c.txBytes * 8) / seconds / 1e9;
   ctx.reporter.summary(

@@ -71,10 +71,10 @@ export async function runCommand(cmd: Command, args: string[], io: Io): Promise<
     shared,
     signal: ac.signal,
     reporter,
-    async open() {
+    async open(overrides) {
       let memif: Memif;
       try {
-        memif = await Memif.create(memifOptions(shared));
+        memif = await Memif.create({ ...memifOptions(shared), ...overrides });
       } catch (err) {
         if (err instanceof InvalidArgumentError) throw new UsageError(err.message);
         throw err;

@@ -34,8 +34,8 @@ export const sink: Command = {
     'Linux host, so gen and sink must run on the same host (and not in different time namespaces).',
   ],
   options: {
-    count: { type: 'string', value: 'N', description: 'stop after N frames (default: until SIGINT)' },
-    duration: { type: 'string', value: 'S', description: 'stop after S seconds (default: until SIGINT)' },
+    count: { type: 'string', value: 'N', default: 'until SIGINT', description: 'stop after N frames' },
+    duration: { type: 'string', value: 'S', default: 'until SIGINT', description: 'stop after S seconds' },
     check: { type: 'boolean', description: "verify the IPv4 and UDP checksums of gen's frames (slower)" },
   },
   examples: [

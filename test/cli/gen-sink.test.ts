@@ -3,9 +3,11 @@
 // queues, with frames chained over several buffers, paced by --rate; and the periodic reports
 // (plain lines when stdout is not a TTY, JSON lines with --json).
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { tempDir } from '../helpers/tmp.js';
-import { type Exit, startCli } from './cli.js';
+import { CLI, type Exit, startCli } from './cli.js';
 
 const tmp = tempDir('memif-cli-gen-');
 after(() => tmp.remove());
@@ -143,5 +145,28 @@ describe('memif gen → memif sink', () => {
     assert.equal(summary.type, 'summary');
     assert.equal(summary.received, sent, 'SIGINT: the sink summarises everything gen sent');
     assert.equal(summary.lost, 0);
+  });
+
+  const hasScript = spawnSync('sh', ['-c', 'command -v script']).status === 0;
+  test('on a TTY: one status line redrawn in place, cleared before the summary', {
+    timeout: 60_000,
+    skip: hasScript ? false : 'no `script` (util-linux) to give the command a terminal',
+  }, async () => {
+    const socket = tmp.socket('tty.sock');
+    const sink = startCli(['sink', '--role', 'master', '--socket', socket, '-q']);
+    await new Promise((r) => setTimeout(r, 300));
+    const typescript = `${tmp.dir}/typescript`;
+    const command = [process.execPath, CLI, 'gen', '--socket', socket, '--rate', '1000', '--duration', '2.5'].join(' ');
+    const script = spawn('script', ['-qfc', command, typescript], { stdio: 'ignore' });
+    const code = await new Promise((r) => script.on('close', r));
+    await sink.stop();
+    assert.equal(code, 0);
+    const out = readFileSync(typescript, 'utf8');
+    const clear = `\r${String.fromCharCode(27)}\\[2K`; // carriage return, erase the line
+    const status = out.match(new RegExp(`${clear}link up {2}rx [^\\r\\n]+`, 'g')) ?? [];
+    assert.ok(status.length >= 1, JSON.stringify(out));
+    // Redrawn in place: no newline between status lines; the summary starts on a cleared line.
+    assert.match(out, new RegExp(`${clear}gen: sent \\d+ frames`));
+    assert.doesNotMatch(out, /drops \d+\r?\n/);
   });
 });
