@@ -14,7 +14,7 @@ export const LINKTYPE_ETHERNET = 1;
 export interface CaptureRecord {
   /** Capture time, ns since the Unix epoch. */
   timeNs: bigint;
-  /** The bytes captured (at most snaplen of the original). */
+  /** The bytes captured (at most snaplen of the original): a view into the buffer read. */
   data: Buffer;
   /** Length of the frame on the wire. */
   originalLength: number;
@@ -144,7 +144,7 @@ function readPcap(buf: Buffer): CaptureFile {
     const frac = BigInt(u32(o + 4));
     records.push({
       timeNs: BigInt(u32(o)) * 1_000_000_000n + (nsRes ? frac : frac * 1000n),
-      data: Buffer.from(buf.subarray(o + 16, o + 16 + caplen)),
+      data: buf.subarray(o + 16, o + 16 + caplen),
       originalLength: u32(o + 12),
     });
     o += 16 + caplen;
@@ -198,13 +198,13 @@ function readPcapng(buf: Buffer): CaptureFile {
       const ticks = (BigInt(u32(o + 12)) << 32n) | BigInt(u32(o + 16));
       records.push({
         timeNs: (ticks * unit.num) / unit.den,
-        data: Buffer.from(buf.subarray(o + 28, o + 28 + caplen)),
+        data: buf.subarray(o + 28, o + 28 + caplen),
         originalLength: u32(o + 24),
       });
     } else if (type === SPB) {
       const orig = u32(o + 8);
       const caplen = Math.min(orig, len - 16);
-      records.push({ timeNs: 0n, data: Buffer.from(buf.subarray(o + 12, o + 12 + caplen)), originalLength: orig });
+      records.push({ timeNs: 0n, data: buf.subarray(o + 12, o + 12 + caplen), originalLength: orig });
     }
     o += len;
   }
