@@ -120,7 +120,7 @@ function bad(why: string): never {
 
 /** Reads a pcap or pcapng file held in `buf`. Throws InvalidArgumentError on anything malformed. */
 export function readCapture(buf: Buffer): CaptureFile {
-  if (buf.length < 4) bad(`${buf.length} bytes`);
+  if (buf.length < 4) bad(`only ${buf.length} bytes`);
   return buf.readUInt32LE(0) === SHB ? readPcapng(buf) : readPcap(buf);
 }
 
