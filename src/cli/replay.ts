@@ -18,7 +18,8 @@ export const replay: Command = {
   usage: 'FILE [--rate PPS | --speed X | --topspeed] [--loop N]',
   description: [
     'Frames go out on queue 0 in file order; by default at the intervals they were recorded with.',
-    'A full ring makes replay wait for room: no frame is dropped. The link must be up to start.',
+    'A full ring makes replay wait for room: no frame is dropped. The link must be up to start. At the end',
+    'replay waits up to 2 s for the peer to take what is still in the ring.',
   ],
   positionals: { min: 1, max: 1, name: 'FILE' },
   options: {
@@ -67,6 +68,7 @@ export const replay: Command = {
       }
     }
     const s = (performance.now() - started) / 1000;
+    await drain(memif, ctx.signal);
     ctx.reporter.summary({ file: path, packets: c.txPackets, bytes: c.txBytes, passes: c.passes, seconds: round(s) }, [
       `replay: ${c.txPackets} frames (${c.txBytes} bytes) sent from ${path}, ${c.passes} pass${c.passes === 1 ? '' : 'es'}, in ${s.toFixed(1)} s`,
       `average ${formatPps(c.txPackets / s)} ${formatBits(c.txBytes / s)}`,
@@ -113,6 +115,19 @@ async function sendPass(
     else await immediate();
   }
   return true;
+}
+
+/** Waits up to 2 s until the peer has taken every frame still in our tx rings (as gen does). */
+async function drain(memif: Memif, signal: AbortSignal): Promise<void> {
+  const until = performance.now() + 2000;
+  while (memif.connected && !signal.aborted && performance.now() < until) {
+    const d = memif.details();
+    const pending = d.txQueues.some((t) =>
+      d.role === 'slave' ? t.head !== t.tail : ((t.head - t.tail) & 0xffff) !== t.ringSize,
+    );
+    if (!pending) return;
+    await pause(5, signal);
+  }
 }
 
 function round(n: number): number {
