@@ -89,7 +89,7 @@ async function runGen(ctx: Context): Promise<number> {
   };
   const runId = randomInt(0x10000);
   const memif = await ctx.open();
-  if (!(await ctx.waitForLink(memif))) return 0;
+  await ctx.waitForLink(memif); // false when stopped first: the summary is printed all the same
 
   const queues = memif.txQueueCount;
   const templates: GenTemplate[][] = [];
@@ -203,7 +203,7 @@ async function runGen(ctx: Context): Promise<number> {
       if (memif.connected) throw err;
     }
   }
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = Math.max((performance.now() - started) / 1000, 1e-9);
   await drain(memif, ctx.signal);
   if (lingerS > 0) {
     ctx.note(`gen: done, ${c.txPackets} frames sent; the link stays up for ${lingerS} s`);

@@ -83,6 +83,8 @@ export async function runCommand(cmd: Command, args: string[], io: Io): Promise<
       memif.on('connect', () => note(`link up: ${describePeer(memif)}`));
       memif.on('disconnect', ({ reason }) => note(`link down: ${reason}`));
       memif.on('error', (err) => note(`${err.errorName}: ${err.message}`));
+      const d = memif.details();
+      if (!memif.connected) note(`waiting for the link: ${d.role} ${d.interfaceName} (id ${d.id}) on ${d.socketPath}`);
       return memif;
     },
     async waitForLink(memif) {

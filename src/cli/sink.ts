@@ -52,7 +52,7 @@ async function runSink(ctx: Context): Promise<number> {
   const durationS = v.duration === undefined ? undefined : parseNumberOption(v.duration as string, '--duration', 1e7);
   const check = v.check === true;
   const memif = await ctx.open();
-  if (!(await ctx.waitForLink(memif))) return 0;
+  await ctx.waitForLink(memif); // false when stopped first: the summary is printed all the same
 
   const c = { rxPackets: 0, rxBytes: 0, tagged: 0, badChecksums: 0 };
   const streams = new Map<number, Stream>();
@@ -175,12 +175,13 @@ async function runSink(ctx: Context): Promise<number> {
   if (timer) clearTimeout(timer);
   const seconds = (performance.now() - started) / 1000;
   const active = first === 0 ? 0 : Math.max((last - first) / 1000, 1e-6);
+  const per = (n: number) => (active > 0 ? n / active : 0); // per second while traffic flowed
   const t = totals();
   const pct = (p: number) => round1(latency.percentile(p) / 1000);
   const lat =
     latency.count > 0 ? { p50: pct(50), p90: pct(90), p99: pct(99), max: round1(latency.max / 1000) } : undefined;
   const lines = [
-    `sink: received ${c.rxPackets} frames (${c.rxBytes} bytes) in ${seconds.toFixed(3)} s; while traffic flowed (${active.toFixed(3)} s): ${formatPps(c.rxPackets / active)}, ${formatBits(c.rxBytes / active)}`,
+    `sink: received ${c.rxPackets} frames (${c.rxBytes} bytes) in ${seconds.toFixed(3)} s; while traffic flowed (${active.toFixed(3)} s): ${formatPps(per(c.rxPackets))}, ${formatBits(per(c.rxBytes))}`,
   ];
   if (c.tagged > 0 || c.badChecksums > 0) {
     lines.push(
@@ -194,8 +195,8 @@ async function runSink(ctx: Context): Promise<number> {
       bytes: c.rxBytes,
       seconds: Math.round(seconds * 1000) / 1000,
       activeSeconds: Math.round(active * 1000) / 1000,
-      mpps: Math.round((c.rxPackets / active / 1e6) * 1e4) / 1e4,
-      gbps: Math.round(((c.rxBytes * 8) / active / 1e9) * 1e4) / 1e4,
+      mpps: Math.round((per(c.rxPackets) / 1e6) * 1e4) / 1e4,
+      gbps: Math.round((per(c.rxBytes * 8) / 1e9) * 1e4) / 1e4,
       genFrames: c.tagged,
       streams: [...streams.entries()].map(([k, s]) => ({
         runId: k >>> 16,

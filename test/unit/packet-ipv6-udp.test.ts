@@ -211,3 +211,41 @@ test('UDP over IPv4: the exact frame, parsed back; bad checksums and truncation 
     InvalidArgumentError,
   );
 });
+
+test('the new parsers never throw on what arrives; the builders refuse bad options with InvalidArgumentError', () => {
+  const junk: unknown[] = [
+    undefined,
+    null,
+    1,
+    'frame',
+    {},
+    [],
+    Symbol('x'),
+    new Uint8Array(0),
+    Buffer.alloc(2000, 0xff),
+  ];
+  const mac = MAC_B;
+  for (const j of junk) {
+    const f = j as Uint8Array;
+    assert.equal(parseIcmp6Echo(f), undefined);
+    assert.equal(parseNeighborMessage(f), undefined);
+    assert.equal(parseUdpFrame(f), undefined);
+    assert.equal(buildIcmp6EchoReply(f, mac), undefined);
+    assert.equal(buildNeighborAdvertisement(f, mac, IP6_B), undefined);
+    assert.equal(respond(f, { mac, ip: V4, ip6: IP6_B }), undefined);
+  }
+  const throwing = {
+    get srcMac(): Uint8Array {
+      throw new Error('getter');
+    },
+  };
+  for (const bad of [undefined, null, 1, {}, [], throwing]) {
+    const o = bad as never;
+    assert.throws(() => buildIcmp6EchoRequest(o), InvalidArgumentError);
+    assert.throws(() => buildNeighborSolicitation(o), InvalidArgumentError);
+    assert.throws(() => buildUdpFrame(o), InvalidArgumentError);
+  }
+  assert.throws(() => buildNeighborAdvertisement(NS, Buffer.alloc(5), IP6_B), InvalidArgumentError);
+  assert.throws(() => buildIcmp6EchoReply(ECHO6, mac, Buffer.alloc(4)), InvalidArgumentError);
+  assert.throws(() => solicitedNodeAddress(Buffer.alloc(4)), InvalidArgumentError);
+});
