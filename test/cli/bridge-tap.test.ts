@@ -2,17 +2,17 @@
 // and packet stays inside it): the kernel's own ping reaches `memif responder` through
 // `memif bridge --tap`, and a kernel UDP socket receives what `memif gen` sent. Between two
 // memifs: frames from each master here arrive byte for byte at the other. Errors: a TAP name that
-// is not a TAP, a missing namespace, a TAP deleted under the bridge (exit 1, one line), bad usage
-// (exit 2, one line).
+// is not a TAP, a missing namespace, no CAP_NET_ADMIN, no /dev/net/tun, a TAP deleted under the
+// bridge (exit 1, one line), bad usage (exit 2, one line).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { Memif } from '../../src/index.js';
 import { addNetns, deleteNetns, spawnInNetns, tapUnavailable, waitForLine } from '../helpers/netns.js';
 import { type TempDir, tempDir } from '../helpers/tmp.js';
 import { receive } from '../helpers/traffic.js';
 import { testFrames } from './capture-kit.js';
-import { type CliProcess, runCli, startCli } from './cli.js';
+import { CLI, type CliProcess, runCli, startCli } from './cli.js';
 
 const T = { timeout: 40_000 };
 
@@ -141,6 +141,22 @@ describe('memif bridge', () => {
         const noNs = await runCli(['bridge', '--tap', 'mtx', '--tap-netns', 'memif-ts-no-such-ns']);
         assert.equal(noNs.code, 1, noNs.stderr);
         assert.match(noNs.stderr, /no network namespace "memif-ts-no-such-ns"/);
+        // Without CAP_NET_ADMIN (dropped from the bounding set before exec), and without /dev/net/tun
+        // (a private mount namespace with an empty /dev/net): each said in one line.
+        const noCap = spawnSync(
+          'setpriv',
+          ['--bounding-set', '-net_admin', process.execPath, CLI, 'bridge', '--tap', 'mtcap'],
+          {
+            encoding: 'utf8',
+          },
+        );
+        assert.equal(noCap.status, 1, noCap.stderr);
+        assert.match(noCap.stderr, /^memif bridge: error: creating or attaching TAP "mtcap" needs CAP_NET_ADMIN/);
+        const script = 'mount -t tmpfs none /dev/net && exec "$0" "$1" bridge --tap mttun';
+        const noTun = spawnSync('unshare', ['-m', 'sh', '-c', script, process.execPath, CLI], { encoding: 'utf8' });
+        assert.equal(noTun.status, 1, noTun.stderr);
+        assert.match(noTun.stderr, /^memif bridge: error: \/dev\/net\/tun is missing: load the tun module/);
+        assert.equal(noTun.stderr.trim().split('\n').length, 1);
         // A TAP deleted under a running bridge ends it: exit 1, one line naming it.
         const br = startCli(['bridge', '--socket', tmp.socket('gone.sock'), '--tap', 'mtgone', '--tap-netns', ns]);
         await br.waitFor(/tap mtgone is up/);
