@@ -8,7 +8,9 @@
         "native/shm.cc",
         "native/eventfd.cc",
         "native/poller.cc",
-        "native/handoff.cc"
+        "native/handoff.cc",
+        "native/netns.cc",
+        "native/tap.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

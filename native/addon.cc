@@ -7,6 +7,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   memif::InitEventfd(env, exports);
   memif::InitPoller(env, exports);
   memif::InitHandoff(env, exports);
+  memif::InitTap(env, exports);
   return exports;
 }
 

@@ -45,10 +45,25 @@ inline bool CheckTyped(const Napi::CallbackInfo& info, size_t i, const char* wha
   return true;
 }
 
+// What a function run in another network namespace returns: an fd (or -1 with errno and the
+// failing call). See native/netns.cc.
+struct NetnsResult {
+  int fd;
+  int err;
+  const char* syscall;
+};
+using NetnsFn = NetnsResult (*)(void* arg);
+
+// Runs fn(arg) on a helper thread inside the network namespace of nsFd (an open /proc/PID/ns/net
+// or /var/run/netns/NAME), joined before returning; nsFd < 0 runs it here, in our own namespace.
+// nsFd stays the caller's.
+NetnsResult RunInNetns(int nsFd, NetnsFn fn, void* arg);
+
 void InitSeqpacket(Napi::Env env, Napi::Object exports);
 void InitShm(Napi::Env env, Napi::Object exports);
 void InitEventfd(Napi::Env env, Napi::Object exports);
 void InitPoller(Napi::Env env, Napi::Object exports);
 void InitHandoff(Napi::Env env, Napi::Object exports);
+void InitTap(Napi::Env env, Napi::Object exports);
 
 }  // namespace memif

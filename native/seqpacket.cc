@@ -29,15 +29,39 @@ bool MakeAddr(const std::string& name, bool abstract, sockaddr_un* addr, socklen
   return true;
 }
 
-int NewSocket() {
-  return socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+NetnsResult MakeSocket(void*) {
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  return {fd, fd < 0 ? errno : 0, "socket"};
 }
 
-// listen(name: string, abstract: boolean, backlog: number, mode: number): fd
+// A new socket in the network namespace of nsFd (< 0: ours). An abstract name is bound or looked
+// up in the namespace of the socket, so binding and connecting stay on the calling thread.
+// Throws and returns -1 on failure.
+int NewSocket(Napi::Env env, int nsFd) {
+  NetnsResult r = RunInNetns(nsFd, MakeSocket, nullptr);
+  if (r.fd < 0) ThrowErrno(env, r.syscall, r.err);
+  return r.fd;
+}
+
+// The optional nsFd argument at index i: -1 when absent or undefined.
+bool NsFdArg(const Napi::CallbackInfo& info, size_t i, int* nsFd) {
+  *nsFd = -1;
+  if (info.Length() <= i || info[i].IsUndefined()) return true;
+  if (!CheckInt(info, i, "nsFd")) return false;
+  *nsFd = info[i].As<Napi::Number>().Int32Value();
+  return true;
+}
+
+// listen(name: string, abstract: boolean, backlog: number, mode: number, nsFd?: number): fd
 // mode > 0 applies fchmod before bind, so the file is created with those bits (umask aside).
+// nsFd (an open network namespace file): the socket is created inside that namespace.
 Napi::Value Listen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!CheckString(info, 0, "name") || !CheckInt(info, 2, "backlog") || !CheckInt(info, 3, "mode")) return env.Null();
+  int nsFd;
+  if (!CheckString(info, 0, "name") || !CheckInt(info, 2, "backlog") || !CheckInt(info, 3, "mode") ||
+      !NsFdArg(info, 4, &nsFd)) {
+    return env.Null();
+  }
   std::string name = info[0].As<Napi::String>().Utf8Value();
   bool abstract = info[1].ToBoolean().Value();
   int backlog = info[2].As<Napi::Number>().Int32Value();
@@ -48,11 +72,8 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
     ThrowErrno(env, "bind", ENAMETOOLONG);
     return env.Null();
   }
-  int fd = NewSocket();
-  if (fd < 0) {
-    ThrowErrno(env, "socket", errno);
-    return env.Null();
-  }
+  int fd = NewSocket(env, nsFd);
+  if (fd < 0) return env.Null();
   // fchmod on an unbound unix socket sets the mode of the file that bind() creates.
   if (!abstract && mode > 0 && fchmod(fd, static_cast<mode_t>(mode)) < 0) {
     int err = errno;
@@ -89,10 +110,12 @@ Napi::Value Accept(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, c);
 }
 
-// connect(name, abstract): connected fd. Throws on ECONNREFUSED, ENOENT, EAGAIN (backlog full) etc.
+// connect(name, abstract, nsFd?): connected fd. Throws on ECONNREFUSED, ENOENT, EAGAIN (backlog
+// full) etc. nsFd (an open network namespace file): the socket is created inside that namespace.
 Napi::Value Connect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!CheckString(info, 0, "name")) return env.Null();
+  int nsFd;
+  if (!CheckString(info, 0, "name") || !NsFdArg(info, 2, &nsFd)) return env.Null();
   std::string name = info[0].As<Napi::String>().Utf8Value();
   bool abstract = info[1].ToBoolean().Value();
   sockaddr_un addr;
@@ -101,11 +124,8 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
     ThrowErrno(env, "connect", ENAMETOOLONG);
     return env.Null();
   }
-  int fd = NewSocket();
-  if (fd < 0) {
-    ThrowErrno(env, "socket", errno);
-    return env.Null();
-  }
+  int fd = NewSocket(env, nsFd);
+  if (fd < 0) return env.Null();
   int r;
   do {
     r = connect(fd, reinterpret_cast<sockaddr*>(&addr), len);

@@ -98,7 +98,7 @@ export class Memif extends EventEmitter<MemifEvents> {
     }
     const slave = pick(o, SLAVE_FIELDS);
     m.#dialer = new Dialer(
-      pick(o, ['socketPath', 'reconnectIntervalMs']),
+      pick(o, ['socketPath', 'reconnectIntervalMs', 'netns']),
       {
         idle: () => !m.#closed && m.#conn === undefined,
         connected: (fd) => {

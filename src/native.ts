@@ -29,9 +29,11 @@ export interface OwnedFds {
 
 /** What the addon exports, function by function. */
 export interface NativeBinding {
-  listen(name: string, abstract: boolean, backlog: number, mode: number): number;
+  /** nsFd: an open network namespace file to create the socket in (control/netns.ts); -1 or absent: ours. */
+  listen(name: string, abstract: boolean, backlog: number, mode: number, nsFd?: number): number;
   accept(fd: number): number;
-  connect(name: string, abstract: boolean): number;
+  /** nsFd: as for listen. */
+  connect(name: string, abstract: boolean, nsFd?: number): number;
   send(fd: number, bytes: Uint8Array, passFd: number): number;
   /**
    * Receives one message into `into`: its length, 0 when the peer closed, -1 when nothing is pending.
@@ -60,6 +62,12 @@ export interface NativeBinding {
   handoffSizes(token: number): number[] | null;
   /** Closes the fds of `token` if still unclaimed; true if it was. */
   handoffDiscard(token: number): boolean;
+  /**
+   * Creates (or attaches to) the TAP device `name` ('' = tapN chosen by the kernel; at most 15 bytes),
+   * IFF_NO_PI, brought up, inside the network namespace of nsFd (-1: ours). Returns its
+   * non-blocking fd (one Ethernet frame per read/write) and the device's name.
+   */
+  tapOpen(name: string, nsFd: number): [fd: number, name: string];
   Poller: new (fd: number, callback: (status: number, events: number) => void) => NativePoller;
   READABLE: number;
   WRITABLE: number;

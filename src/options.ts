@@ -74,6 +74,13 @@ export interface MemifOptions {
   authorize?: (peer: PeerCredentials) => boolean | Promise<boolean>;
   /** Where log lines go. Default: util.debuglog('memif') (NODE_DEBUG=memif). */
   logger?: Logger;
+  /**
+   * Network namespace of the control socket (listening or connecting, abstract or path): a name,
+   * meaning /var/run/netns/NAME (as `ip netns add NAME` makes), or an absolute path such as
+   * /proc/PID/ns/net. Only the socket is created there; the process stays where it is. Needs
+   * CAP_SYS_ADMIN. Abstract names live per network namespace. Default: the process's own.
+   */
+  netns?: string;
 }
 
 /** Who is at the other end of a control connection, and what it asked for. */
@@ -136,6 +143,8 @@ export interface MemifSettings {
     | undefined;
   /** `MemifOptions.allowUnsealedRegions`, or its default. */
   readonly allowUnsealedRegions: boolean;
+  /** `MemifOptions.netns` as given (a namespace name or an absolute path); undefined: ours. */
+  readonly netns: string | undefined;
 }
 
 /** Options after checks, with every default applied. */
@@ -186,6 +195,7 @@ export const OPTION_NAMES = [
   'allowUnsealedRegions',
   'authorize',
   'logger',
+  'netns',
 ] as const;
 
 const known = new Set<string>(OPTION_NAMES);
@@ -346,6 +356,20 @@ export function resolveOptions(options: MemifOptions): ResolvedOptions {
   if (o.allowUnsealedRegions !== undefined && typeof o.allowUnsealedRegions !== 'boolean') {
     fail(`option 'allowUnsealedRegions' must be a boolean; got ${describe(o.allowUnsealedRegions)}`);
   }
+  const netns = o.netns;
+  if (netns !== undefined) {
+    const ok =
+      typeof netns === 'string' &&
+      netns.length > 0 &&
+      Buffer.byteLength(netns) < 4096 &&
+      !netns.includes('\0') &&
+      (netns.startsWith('/') || (!netns.includes('/') && netns !== '.' && netns !== '..'));
+    if (!ok) {
+      fail(
+        `option 'netns' must be a namespace name (a file in /var/run/netns, no '/') or an absolute path such as /proc/PID/ns/net; got ${describe(netns)}`,
+      );
+    }
+  }
   const r: ResolvedOptions = {
     role,
     socketPath,
@@ -367,6 +391,7 @@ export function resolveOptions(options: MemifOptions): ResolvedOptions {
     allowUnsealedRegions: o.allowUnsealedRegions === true,
     authorize: o.authorize as ResolvedOptions['authorize'],
     logger,
+    netns: netns as string | undefined,
   };
   if (role === 'slave') {
     // Every buffer offset is a u32 (§4): the slave's whole region must stay below 4 GiB.

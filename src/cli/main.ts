@@ -4,17 +4,20 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bridge } from './bridge.js';
+import { capture } from './capture.js';
 import type { Command } from './command.js';
 import { echo } from './echo.js';
 import { gen } from './gen.js';
 import { commandHelp, mainHelp } from './help.js';
 import { ping } from './ping.js';
+import { replay } from './replay.js';
 import { responder } from './responder.js';
 import { type Io, runCommand } from './run.js';
 import { sink } from './sink.js';
 
 /** Every subcommand, in the order `memif --help` lists them. */
-export const COMMANDS: readonly Command[] = [responder, ping, gen, sink, echo];
+export const COMMANDS: readonly Command[] = [responder, ping, gen, sink, echo, capture, replay, bridge];
 
 async function main(argv: string[], io: Io): Promise<number> {
   const [first, ...rest] = argv;

@@ -5,11 +5,14 @@
 import { MemifError, SystemError } from '../errors.js';
 import type { NativeBinding } from '../native.js';
 import { parseSocketPath } from './listener.js';
+import { openControlSocket } from './netns.js';
 
 /** The options a dialer needs. */
 export interface DialerConfig {
   socketPath: string;
   reconnectIntervalMs: number;
+  /** The network namespace to connect from (`MemifOptions.netns`); undefined: ours. */
+  netns: string | undefined;
 }
 
 /**
@@ -111,13 +114,15 @@ export class Dialer {
     this.attempts++;
     let fd: number;
     try {
-      fd = this.binding.connect(addr.name, addr.abstract);
+      fd = openControlSocket({ ...addr, netns: this.config.netns }, this.binding);
     } catch (err) {
       const error = SystemError.from(err);
       const e = error instanceof MemifError ? error : new MemifError('MEMIF_ERR_SYSCALL', error.message);
-      const cause = (err as { code?: unknown }).code;
+      // The errno name: a SystemError's (openControlSocket gives those), else the native error's.
+      const cause = e instanceof SystemError ? e.syscallCode : (err as { code?: unknown }).code;
       const code = typeof cause === 'string' ? cause : e.errorName;
-      const transient = TRANSIENT.has(code);
+      // Only connect() failing says "no master (yet)": a missing namespace (open's ENOENT) does not.
+      const transient = e instanceof SystemError && e.syscall === 'connect' && TRANSIENT.has(code);
       if (first && !transient) throw e;
       this.scheduleRetry();
       this.owner.failed(

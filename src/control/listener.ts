@@ -19,6 +19,7 @@ import { type Logger, LogLimiter } from '../log.js';
 import { type NativeBinding, type NativePoller, native, sys } from '../native.js';
 import { encodeHello } from '../wire/messages.js';
 import { MasterConnection, type MasterDirectory, type MasterEndpoint } from './master.js';
+import { openControlSocket } from './netns.js';
 
 /** A socket path split into what the kernel needs. */
 export interface SocketAddress {
@@ -33,7 +34,12 @@ export function parseSocketPath(socketPath: string): SocketAddress {
     : { name: socketPath, abstract: false };
 }
 
+/** Listening sockets of this process by listenerKey: abstract names are per network namespace. */
 const listeners = new Map<string, MasterListener>();
+
+function listenerKey(socketPath: string, netns: string | undefined): string {
+  return netns === undefined ? socketPath : `${netns}\0${socketPath}`;
+}
 
 /** Connections accepted and not yet through INIT, per socket; more are closed at once. */
 export const MAX_PENDING_CONNECTIONS = 32;
@@ -54,6 +60,7 @@ export class MasterListener implements MasterDirectory {
   readonly #binding: NativeBinding;
   readonly #poller: NativePoller;
   readonly #address: SocketAddress;
+  readonly #netns: string | undefined;
   #fd: number;
   #hello: Buffer;
   readonly #logLimit = new LogLimiter();
@@ -70,9 +77,10 @@ export class MasterListener implements MasterDirectory {
     this.#binding = binding;
     this.#address = parseSocketPath(socketPath);
     const o = first.config;
+    this.#netns = o.netns;
     this.#fd = this.#address.abstract
-      ? sys(() => binding.listen(this.#address.name, true, 5, 0))
-      : sys(() => listenOnFile(this.#address.name, o.socketMode, o.socketOwner, binding));
+      ? openControlSocket({ ...this.#address, netns: o.netns }, binding, { backlog: 5, mode: 0 })
+      : sys(() => listenOnFile(this.#address.name, o.socketMode, o.socketOwner, o.netns, binding));
     this.#hello = encodeHello({
       name: o.instanceName,
       minVersion: MEMIF_VERSION,
@@ -89,10 +97,10 @@ export class MasterListener implements MasterDirectory {
   /** Registers a master interface on its socket, opening the socket if this is its first interface. */
   static register(endpoint: MasterEndpoint): MasterListener {
     const path = endpoint.config.socketPath;
-    let l = listeners.get(path);
+    let l = listeners.get(listenerKey(path, endpoint.config.netns));
     if (l === undefined) {
       l = new MasterListener(path, endpoint, endpoint.config.logger, native());
-      listeners.set(path, l);
+      listeners.set(listenerKey(path, endpoint.config.netns), l);
     } else if (l.#endpoints.has(endpoint.config.id)) {
       throw new InvalidArgumentError(
         `interface id ${endpoint.config.id} is already used by a master on ${path}`,
@@ -137,7 +145,7 @@ export class MasterListener implements MasterDirectory {
     if (this.#endpoints.get(endpoint.config.id) !== endpoint) return;
     this.#endpoints.delete(endpoint.config.id);
     if (this.#endpoints.size > 0) return;
-    listeners.delete(this.socketPath);
+    listeners.delete(listenerKey(this.socketPath, this.#netns));
     for (const c of [...this.#pending]) c.disconnect('interface deleted');
     clearTimeout(this.#acceptTimer);
     this.#acceptTimer = undefined;
@@ -242,12 +250,13 @@ function listenOnFile(
   path: string,
   mode: number,
   owner: { uid: number; gid: number } | undefined,
+  netns: string | undefined,
   binding: NativeBinding,
 ): number {
   prepareSocketFile(path, binding);
   const privateDir = join(dirname(path), '.memif-XXXXXX');
   if (Buffer.byteLength(join(privateDir, 's')) > 107) {
-    const fd = binding.listen(path, false, 5, mode);
+    const fd = openControlSocket({ name: path, abstract: false, netns }, binding, { backlog: 5, mode });
     if (owner !== undefined) chownSync(path, owner.uid, owner.gid);
     return fd;
   }
@@ -255,7 +264,7 @@ function listenOnFile(
   const temp = join(dir, 's');
   let fd = -1;
   try {
-    fd = binding.listen(temp, false, 5, 0);
+    fd = openControlSocket({ name: temp, abstract: false, netns }, binding, { backlog: 5, mode: 0 });
     if (mode !== 0) chmodSync(temp, mode);
     if (owner !== undefined) chownSync(temp, owner.uid, owner.gid);
     renameSync(temp, path);

@@ -50,6 +50,7 @@ export const MASTER_FIELDS = [
   'allowUnsealedRegions',
   'handshakeTimeoutMs',
   'logger',
+  'netns',
 ] as const;
 export type MasterConfig = Pick<ResolvedOptions, (typeof MASTER_FIELDS)[number]>;
 

@@ -166,6 +166,7 @@ const OPTION_VALID: Record<string, Valid> = {
   instanceName: ['undefined', "'1'"],
   secret: ['undefined', "'1'"],
   socketOwner: ['undefined', '{}'],
+  netns: ['undefined', "'1'"],
 };
 
 describe('caller misuse: every public method with every bad value', () => {
@@ -209,6 +210,15 @@ describe('caller misuse: every public method with every bad value', () => {
         name: `Memif.create({ logger: { ${key} } })`,
         call: (v) => Memif.create({ ...base, logger: { ...logger, [key]: v } }),
       });
+    }
+    // netns strings that name no namespace file: empty, relative with a '/', '.', '..', a NUL.
+    for (const netns of ['', 'a/b', '.', '..', 'x\0y', `/${'a'.repeat(5000)}`]) {
+      await assert.rejects(Memif.create({ ...base, netns }), (e: unknown) => {
+        checkError(e, 'MEMIF_ERR_INVAL_ARG', `netns ${JSON.stringify(netns.slice(0, 10))}`);
+        assert.match((e as Error).message, /'netns'/);
+        return true;
+      });
+      refused++;
     }
     assertCount(refused, 250);
 

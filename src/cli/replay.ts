@@ -1,0 +1,135 @@
+// memif replay: sends the frames of a pcap or pcapng file on queue 0, in order — at their recorded
+// timing (optionally sped up or slowed down), at a fixed rate, or as fast as the ring takes them —
+// once or in a loop. A frame the ring has no room for waits for room: none is dropped.
+import { readFileSync } from 'node:fs';
+import { setImmediate as immediate } from 'node:timers/promises';
+import type { Memif } from '../index.js';
+import type { Command, Context } from './command.js';
+import { pause } from './drive.js';
+import { type CaptureRecord, LINKTYPE_ETHERNET, readCapture } from './pcap.js';
+import { formatBits, formatPps } from './reporter.js';
+import { parseIntOption, parseNumberOption, UsageError } from './usage.js';
+
+const BATCH = 256;
+
+export const replay: Command = {
+  name: 'replay',
+  summary: 'send the frames of a pcap or pcapng file (recorded timing, a rate, or top speed)',
+  usage: 'FILE [--rate PPS | --speed X | --topspeed] [--loop N]',
+  description: [
+    'Frames go out on queue 0 in file order; by default at the intervals they were recorded with.',
+    'A full ring makes replay wait for room: no frame is dropped. The link must be up to start. At the end',
+    'replay waits up to 2 s for the peer to take what is still in the ring.',
+  ],
+  positionals: { min: 1, max: 1, name: 'FILE' },
+  options: {
+    rate: { type: 'string', value: 'PPS', description: 'send at PPS frames per second' },
+    speed: { type: 'string', value: 'X', default: '1', description: 'recorded timing, X times as fast' },
+    topspeed: { type: 'boolean', description: 'as fast as the ring takes them' },
+    loop: { type: 'string', value: 'N', default: '1', description: 'send the file N times; 0 = until stopped' },
+  },
+  examples: ['memif replay vpp.pcapng --socket /run/vpp/memif.sock', 'memif replay big.pcap --topspeed --loop 0'],
+  async run(ctx: Context) {
+    const v = ctx.values;
+    const given = ['rate', 'speed', 'topspeed'].filter((k) => v[k] !== undefined && v[k] !== false);
+    if (given.length > 1) throw new UsageError(`--${given[0]} and --${given[1]} cannot be used together`);
+    const rate = v.rate === undefined ? undefined : parseNumberOption(v.rate as string, '--rate', 1e9);
+    const speed = v.speed === undefined ? 1 : parseNumberOption(v.speed as string, '--speed', 1e6);
+    const loops = v.loop === undefined ? 1 : parseIntOption(v.loop as string, '--loop', 0, 2 ** 31 - 1);
+    const path = ctx.positionals[0] as string;
+    let records: CaptureRecord[];
+    try {
+      const file = readCapture(readFileSync(path));
+      if (file.linkType !== LINKTYPE_ETHERNET && ctx.shared.mode === 'ethernet') {
+        throw new Error(`link type ${file.linkType}, not Ethernet (1)`);
+      }
+      records = file.records;
+    } catch (err) {
+      throw new UsageError(`${path}: ${(err as Error).message}`);
+    }
+    // When frame i is due, in ms after the start of a pass.
+    const t0 = records[0]?.timeNs ?? 0n;
+    const due =
+      v.topspeed === true
+        ? () => 0
+        : rate !== undefined
+          ? (i: number) => (i * 1000) / rate
+          : (i: number) => Number((records[i] as CaptureRecord).timeNs - t0) / 1e6 / speed;
+
+    const memif = await ctx.open();
+    const c = { txPackets: 0, txBytes: 0, passes: 0 };
+    ctx.report(() => ({ link: memif.connected, rxPackets: 0, rxBytes: 0, ...c, drops: 0 }));
+    let started = performance.now();
+    if (records.length > 0 && (await ctx.waitForLink(memif))) {
+      started = performance.now();
+      while ((loops === 0 || c.passes < loops) && !ctx.signal.aborted) {
+        if (!(await sendPass(memif, records, due, ctx, c))) break;
+        c.passes++;
+      }
+    }
+    const s = (performance.now() - started) / 1000;
+    await drain(memif, ctx.signal);
+    ctx.reporter.summary({ file: path, packets: c.txPackets, bytes: c.txBytes, passes: c.passes, seconds: round(s) }, [
+      `replay: ${c.txPackets} frames (${c.txBytes} bytes) sent from ${path}, ${c.passes} pass${c.passes === 1 ? '' : 'es'}, in ${s.toFixed(1)} s`,
+      `average ${formatPps(c.txPackets / s)} ${formatBits(c.txBytes / s)}`,
+    ]);
+    return 0;
+  },
+};
+
+/** One pass over the file; false if stopped (signal, or the link went down for good). */
+async function sendPass(
+  memif: Memif,
+  records: CaptureRecord[],
+  due: (i: number) => number,
+  ctx: Context,
+  c: { txPackets: number; txBytes: number },
+): Promise<boolean> {
+  const start = performance.now();
+  const batch: Buffer[] = [];
+  let i = 0;
+  while (i < records.length) {
+    if (ctx.signal.aborted) return false;
+    if (!memif.connected && !(await ctx.waitForLink(memif))) return false;
+    const now = performance.now() - start;
+    const wait = due(i) - now;
+    if (wait > 1) {
+      await pause(Math.min(wait, 1000), ctx.signal);
+      continue;
+    }
+    batch.length = 0;
+    for (let j = i; j < records.length && batch.length < BATCH && due(j) <= now + 1; j++) {
+      batch.push((records[j] as CaptureRecord).data);
+    }
+    let sent = 0;
+    try {
+      sent = memif.txBurst(0, batch);
+    } catch (err) {
+      if (memif.connected) throw err; // else the link went down under us: wait for it above
+    }
+    for (let k = 0; k < sent; k++) c.txBytes += (batch[k] as Buffer).length;
+    c.txPackets += sent;
+    i += sent;
+    // Let the peer's interrupt, signals and reports in; a full ring gets a millisecond to drain.
+    if (sent < batch.length) await pause(1, ctx.signal);
+    else await immediate();
+  }
+  return true;
+}
+
+/** Waits up to 2 s until the peer has taken every frame still in our tx rings (as gen does). */
+async function drain(memif: Memif, signal: AbortSignal): Promise<void> {
+  const until = performance.now() + 2000;
+  while (memif.connected && !signal.aborted && performance.now() < until) {
+    const d = memif.details();
+    const pending = d.txQueues.some((t) =>
+      d.role === 'slave' ? t.head !== t.tail : ((t.head - t.tail) & 0xffff) !== t.ringSize,
+    );
+    if (!pending) return;
+    await pause(5, signal);
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

@@ -1,0 +1,138 @@
+// memif capture as a real process: a master in this process sends known frames (chained ones
+// included), the command writes them, and tshark reads the file back — frame count, lengths and
+// every byte equal what was sent — as pcap, as pcapng, and live through `-w - | tshark -r -`.
+// Then testpmd txonly → capture. Bad usage: exit status 2 and a one-line reason.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { TESTPMD_MISSING, Testpmd, testpmdAvailable } from '../../peers/testpmd.js';
+import { Memif } from '../../src/index.js';
+import { type TempDir, tempDir } from '../helpers/tmp.js';
+import { testFrames, tsharkFrames } from './capture-kit.js';
+import { CLI, runCli, startCli } from './cli.js';
+
+const T = { timeout: 40_000 };
+
+function tsharkMissing(): string | undefined {
+  try {
+    execFileSync('tshark', ['-v'], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    return 'tshark is not installed (apt-get install -y tshark; .ci/run installs it)';
+  }
+}
+
+/** A master here; resolves once `connect` came. */
+async function master(socketPath: string): Promise<Memif> {
+  return Memif.create({ role: 'master', socketPath });
+}
+
+async function send(m: Memif, frames: Buffer[]): Promise<void> {
+  await m.waitForConnect({ timeoutMs: 15_000 });
+  let i = 0;
+  while (i < frames.length) {
+    i += m.txBurst(0, frames.slice(i, i + 64));
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+describe('memif capture', { skip: tsharkMissing() }, () => {
+  let tmp: TempDir;
+  before(() => {
+    tmp = tempDir('memif-capture-');
+  });
+  after(() => tmp.remove());
+
+  for (const format of ['pcap', 'pcapng'] as const) {
+    test(`-w FILE (${format}): tshark reads the frames sent, byte for byte`, T, async () => {
+      const socket = tmp.socket(`${format}.sock`);
+      const file = join(tmp.dir, `c.${format}`);
+      const m = await master(socket);
+      try {
+        const frames = testFrames(300, format.length);
+        const cap = startCli(['capture', '--socket', socket, '-w', file, '-c', '300', '--format', format]);
+        await send(m, frames);
+        const exit = await cap.exited;
+        assert.equal(exit.code, 0, exit.stderr);
+        assert.match(exit.stdout, /capture: 300 frames/);
+        const got = tsharkFrames(['-r', file]);
+        assert.equal(got.length, frames.length);
+        for (let i = 0; i < frames.length; i++) assert.deepEqual(got[i], frames[i], `frame ${i}`);
+      } finally {
+        await m.close();
+      }
+    });
+  }
+
+  test('-w - | tshark -r -: live, the reports on stderr', T, async () => {
+    const socket = tmp.socket('pipe.sock');
+    const piped = join(tmp.dir, 'piped.pcapng');
+    const m = await master(socket);
+    try {
+      const frames = testFrames(200, 9);
+      // A shell pipeline, as a user types it (tshark refuses a socket, what node's stdio 'pipe' is, as -r -).
+      const script = 'set -o pipefail; "$1" "$2" capture --socket "$3" -w - -c 200 | tshark -r - -w "$4"';
+      const sh = spawn('bash', ['-c', script, 'bash', process.execPath, CLI, socket, piped], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        detached: true, // its own process group: killed as one if it outlives the test
+      });
+      let stderr = '';
+      sh.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      const exited = new Promise<number | null>((r) => sh.on('close', r));
+      try {
+        await send(m, frames);
+        const bound = setTimeout(() => process.kill(-(sh.pid as number), 'SIGKILL'), 25_000);
+        const status = await exited;
+        clearTimeout(bound);
+        assert.equal(status, 0, stderr);
+      } finally {
+        if (sh.exitCode === null && sh.signalCode === null) process.kill(-(sh.pid as number), 'SIGKILL');
+      }
+      assert.match(stderr, /capture: 200 frames .* to stdout/);
+      assert.deepEqual(tsharkFrames(['-r', piped]), frames);
+    } finally {
+      await m.close();
+    }
+  });
+
+  test('testpmd txonly → capture: the count asked, 64-byte frames', {
+    ...T,
+    skip: testpmdAvailable() ? false : TESTPMD_MISSING,
+  }, async () => {
+    const socket = tmp.socket('pmd.sock');
+    const file = join(tmp.dir, 'pmd.pcapng');
+    const pmd = await Testpmd.start({ role: 'server', socket, forwardMode: 'txonly' });
+    try {
+      const exit = await runCli(['capture', '--socket', socket, '-w', file, '-c', '1000'], 30_000);
+      assert.equal(exit.code, 0, exit.stderr);
+      const got = tsharkFrames(['-r', file]);
+      assert.equal(got.length, 1000);
+      for (const f of got) {
+        assert.equal(f.length, 64);
+        assert.equal(f.readUInt16BE(12), 0x0800, 'IPv4');
+      }
+    } finally {
+      await pmd.stop();
+    }
+  });
+
+  test('bad usage: exit status 2 and a one-line reason', T, async () => {
+    const cases: [string[], RegExp][] = [
+      [['capture'], /-w FILE is required/],
+      [['capture', '-w', join(tmp.dir, 'x'), '-c', '0'], /-c must be an integer/],
+      [['capture', '-w', join(tmp.dir, 'x'), '--format', 'erf'], /--format must be pcap or pcapng/],
+      [['capture', '-w', join(tmp.dir, 'x'), '-c', '1', '--duration', '1'], /cannot be used together/],
+      [['capture', '-w', '/nonexistent/dir/x.pcap'], /-w \/nonexistent/],
+      [['capture', '-w', 'x', '--snaplen', 'big'], /--snaplen must be/],
+    ];
+    for (const [args, re] of cases) {
+      const exit = await runCli(args, 10_000);
+      assert.equal(exit.code, 2, `${args.join(' ')}: ${exit.stderr}`);
+      assert.match(exit.stderr, re);
+      assert.equal(exit.stderr.trim().split('\n').length, 1, exit.stderr);
+    }
+  });
+});
