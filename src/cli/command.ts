@@ -53,10 +53,11 @@ export interface Context {
    */
   open(overrides?: Partial<MemifOptions>): Promise<Memif>;
   /**
-   * Waits until `memif` is connected; false if aborted first. Fails (exit 1) after
-   * `--connect-timeout` seconds if that was given.
+   * Waits until `memif` is connected; false if aborted first, or if `until` (a `performance.now()`
+   * time, e.g. the end of a --duration) comes first. Fails (exit 1) after `--connect-timeout`
+   * seconds if that was given.
    */
-  waitForLink(memif: Memif): Promise<boolean>;
+  waitForLink(memif: Memif, until?: number): Promise<boolean>;
   /** The periodic reporter (live line on a TTY, plain lines otherwise, JSON lines with --json). */
   reporter: Reporter;
   /** Starts periodic reports of `sample()` (every second), unless --quiet. */

@@ -171,7 +171,7 @@ async function runGen(ctx: Context): Promise<number> {
   const done = () => ctx.signal.aborted || performance.now() >= endAt || (count !== undefined && c.txPackets >= count);
   while (!done()) {
     if (!memif.connected) {
-      if (!(await ctx.waitForLink(memif))) break;
+      if (!(await ctx.waitForLink(memif, endAt))) break;
       continue;
     }
     const sliceEnd = performance.now() + 5;

@@ -87,14 +87,18 @@ export async function runCommand(cmd: Command, args: string[], io: Io): Promise<
       if (!memif.connected) note(`waiting for the link: ${d.role} ${d.interfaceName} (id ${d.id}) on ${d.socketPath}`);
       return memif;
     },
-    async waitForLink(memif) {
+    async waitForLink(memif, until = Number.POSITIVE_INFINITY) {
       if (ac.signal.aborted) return false;
+      const left = until - performance.now();
+      if (left <= 0) return false;
+      const end = Number.isFinite(left) ? AbortSignal.timeout(Math.ceil(left)) : undefined;
+      const signal = end === undefined ? ac.signal : AbortSignal.any([ac.signal, end]);
       const t = shared.connectTimeoutS;
       try {
-        await memif.waitForConnect({ signal: ac.signal, ...(t === undefined ? {} : { timeoutMs: t * 1000 }) });
+        await memif.waitForConnect({ signal, ...(t === undefined ? {} : { timeoutMs: t * 1000 }) });
         return true;
       } catch (err) {
-        if (ac.signal.aborted) return false;
+        if (signal.aborted) return false;
         throw new MemifError('MEMIF_ERR_NOCONN', `the link did not come up within ${t} s`, { cause: err });
       }
     },

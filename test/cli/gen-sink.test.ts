@@ -102,6 +102,26 @@ describe('memif gen → memif sink', () => {
     }
   });
 
+  test('gen --duration ends on time when its peer has left: it does not wait for a link that never returns', {
+    timeout: 60_000,
+  }, async () => {
+    const socket = tmp.socket(`gd-${Math.random().toString(36).slice(2)}.sock`);
+    const link = ['--socket', socket, '--connect-timeout', '20', '--json'];
+    // sink (master) takes 50 frames and exits; gen (slave) is left with no master for the rest of
+    // its 4 s. Before the fix it waited for the link past its duration, for ever.
+    const sink = startCli(['sink', '--role', 'master', '--count', '50', ...link]);
+    await new Promise((r) => setTimeout(r, 300));
+    const gen = startCli(['gen', '--role', 'slave', '--rate', '200', '--duration', '4', ...link]);
+    const sinkExit = await sink.exited;
+    assert.equal(sinkExit.code, 0, sinkExit.stderr);
+    assert.equal(lastJson<SinkSummary>(sinkExit).received, 50);
+    const genExit = await gen.exited; // the test's timeout fails it if gen waits for ever
+    assert.equal(genExit.code, 0, genExit.stderr);
+    const summary = lastJson<GenSummary>(genExit);
+    assert.equal(summary.type, 'summary');
+    assert.ok(summary.sent >= 50, `gen sent ${summary.sent}`);
+  });
+
   test('paced: --rate with --count sends exactly the count; polling receiver', { timeout: 60_000 }, async () => {
     const { gen, sink } = await genToSink({
       genRole: 'slave',
