@@ -2,8 +2,8 @@
 // request into its reply. Parsing never throws; parsed fields are copies, safe to keep after the
 // frame's buffer (for instance a memif ring slot) is reused.
 import { isUint8Array } from 'node:util/types';
-import { describe, InvalidArgumentError } from '../errors.js';
-import { checkSize, checkU16, readFields } from './args.js';
+import { InvalidArgumentError } from '../errors.js';
+import { checkSize, readEchoRequest } from './args.js';
 import { internetChecksum } from './checksum.js';
 import { ETH_HEADER_SIZE, ETHERTYPE_IPV4 } from './ethernet.js';
 
@@ -60,16 +60,7 @@ export interface IcmpEchoRequestOptions {
 
 /** Build an Ethernet + IPv4 (IHL 5, TTL 64, DF) + ICMP echo request frame with both checksums set. */
 export function buildIcmpEchoRequest(opts: IcmpEchoRequestOptions): Buffer {
-  const o = readFields(opts, 'options', ['srcMac', 'dstMac', 'srcIp', 'dstIp', 'id', 'seq', 'payload']);
-  const { srcMac, dstMac, srcIp, dstIp, id, seq } = o;
-  const payload = o.payload === undefined ? new Uint8Array(0) : o.payload;
-  if (!isUint8Array(payload)) throw new InvalidArgumentError(`payload must be a Uint8Array; got ${describe(payload)}`);
-  checkSize(srcMac, 6, 'srcMac');
-  checkSize(dstMac, 6, 'dstMac');
-  checkSize(srcIp, 4, 'srcIp');
-  checkSize(dstIp, 4, 'dstIp');
-  checkU16(id, 'id');
-  checkU16(seq, 'seq');
+  const { srcMac, dstMac, srcIp, dstIp, id, seq, payload } = readEchoRequest(opts, 4);
   const totalLength = IPV4_MIN_HEADER + ICMP_ECHO_HEADER + payload.length;
   if (totalLength > 0xffff) throw new InvalidArgumentError('payload too large for one IPv4 packet');
 

@@ -3,8 +3,8 @@
 // IPv6 pseudo-header); parsed fields are copies, safe to keep after the frame's buffer is reused.
 // Extension headers are not followed: a frame whose next header is not ICMPv6 is not one.
 import { isUint8Array } from 'node:util/types';
-import { describe, InvalidArgumentError } from '../errors.js';
-import { checkSize, checkU16, readFields } from './args.js';
+import { InvalidArgumentError } from '../errors.js';
+import { checkSize, readEchoRequest, readFields } from './args.js';
 import { ETH_HEADER_SIZE } from './ethernet.js';
 import { ETHERTYPE_IPV6, IPPROTO_ICMPV6, IPV6_HEADER_SIZE, ipv6PseudoChecksum } from './ipv6.js';
 
@@ -106,16 +106,7 @@ export function solicitedNodeAddress(ip: Uint8Array): Buffer {
 
 /** Build an Ethernet + IPv6 (hop limit 64) + ICMPv6 echo request frame, checksum set. */
 export function buildIcmp6EchoRequest(opts: Icmp6EchoRequestOptions): Buffer {
-  const o = readFields(opts, 'options', ['srcMac', 'dstMac', 'srcIp', 'dstIp', 'id', 'seq', 'payload']);
-  const { srcMac, dstMac, srcIp, dstIp, id, seq } = o;
-  const payload = o.payload === undefined ? new Uint8Array(0) : o.payload;
-  if (!isUint8Array(payload)) throw new InvalidArgumentError(`payload must be a Uint8Array; got ${describe(payload)}`);
-  checkSize(srcMac, 6, 'srcMac');
-  checkSize(dstMac, 6, 'dstMac');
-  checkSize(srcIp, 16, 'srcIp');
-  checkSize(dstIp, 16, 'dstIp');
-  checkU16(id, 'id');
-  checkU16(seq, 'seq');
+  const { srcMac, dstMac, srcIp, dstIp, id, seq, payload } = readEchoRequest(opts, 16);
   if (ECHO_HEADER + payload.length > 0xffff) throw new InvalidArgumentError('payload too large for one IPv6 packet');
   const f = ipv6Frame(dstMac, srcMac, srcIp, dstIp, DEFAULT_HOP_LIMIT, ECHO_HEADER + payload.length);
   f[L4] = ICMPV6_ECHO_REQUEST;
