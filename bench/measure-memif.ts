@@ -2,6 +2,7 @@
 // queues and buffer size; the master here in the parent, the slave a child process), round-trip
 // latency, and the memcpy reference (plain copies in this process).
 import { Memif } from 'memif-ts';
+import { rttStats } from './floor.js';
 import { frame } from './frames.js';
 import { run } from './loops.js';
 import { Peer, type PeerReport } from './peer.js';
@@ -163,8 +164,7 @@ export async function latencyRow(mode: RxMode): Promise<Row> {
     () => {},
     (p) => p.send({ t: 'stop' }),
   );
-  const rtts = [...(own.rtts ?? [])].sort((a, b) => a - b);
-  const q = (p: number) => rtts[Math.min(rtts.length - 1, Math.floor(p * rtts.length))] ?? Number.NaN;
+  const rtts = own.rtts ?? [];
   return {
     id: `latency/${mode}`,
     section: SECTION.latency,
@@ -172,7 +172,7 @@ export async function latencyRow(mode: RxMode): Promise<Row> {
     api: 'copy',
     size: 64,
     queues: 1,
-    rtt: { p50: q(0.5), p99: q(0.99), max: rtts[rtts.length - 1] ?? Number.NaN, n: rtts.length },
+    rtt: rttStats(rtts),
     notes: `${rtts.length.toLocaleString('en-US')} round trips after ${RTT_WARMUP.toLocaleString('en-US')} unmeasured`,
   };
 }

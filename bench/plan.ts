@@ -3,6 +3,7 @@
 // the reference it is measured beside (`bracket`) and the one its ratio is read against (`ratio`).
 // Nothing here measures (measure-*.ts, vpp.ts) or formats (report.ts, table.ts).
 import { testpmdAvailable } from '../peers/testpmd.js';
+import { eventfdFloorRow } from './floor.js';
 import { type Direction, latencyRow, memcpyRow, memifRow } from './measure-memif.js';
 import { memifEchoPeer, memifToTp, tpEcho, tpToMemif, tpToTp } from './measure-testpmd.js';
 import { type Again, ONLY, QUICK, SECTION, vppContext } from './settings.js';
@@ -171,6 +172,7 @@ function catalogue(tp: boolean): Step[] {
     }
   }
   const latency = SECTION.latency;
+  add({ id: 'latency/eventfd-floor', label: 'eventfd floor', section: latency, run: () => eventfdFloorRow() });
   add({ id: 'latency/interrupt', label: 'latency interrupt', section: latency, run: () => latencyRow('interrupt') });
   add({ id: 'latency/polling', label: 'latency polling', section: latency, run: () => latencyRow('polling') });
   return rows;

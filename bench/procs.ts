@@ -94,13 +94,13 @@ export function pinSelf(core: number): Placement {
   }
 }
 
-/** Spawns `cmd args`, pinned to `core` through taskset when `pin`; killed on cleanup. */
+/** Spawns `cmd args`, pinned to `core` through taskset when `pin`; killed on cleanup. A number in `stdio` is an fd the child inherits at that index. */
 export function spawnPinned(
   pin: boolean,
   core: number,
   cmd: string,
   args: string[],
-  stdio: ('ignore' | 'inherit' | 'pipe' | 'ipc')[],
+  stdio: ('ignore' | 'inherit' | 'pipe' | 'ipc' | number)[],
 ): { proc: ChildProcess; cleanup: () => void } {
   const proc = pin ? spawn('taskset', ['-c', String(core), cmd, ...args], { stdio }) : spawn(cmd, args, { stdio });
   const cleanup = onCleanup(() => {
