@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { type NativePoller, native } from '../src/native.js';
 import { sleep, spawnPinned, withTimeout } from './procs.js';
-import { CORE_CHILD, RTT_WARMUP, RTTS, SECTION, where } from './settings.js';
+import { type Again, CORE_CHILD, RTT_WARMUP, RTTS, SECTION, where } from './settings.js';
 import type { Row } from './table.js';
 
 const peerPath = fileURLToPath(new URL('./eventfd-peer.js', import.meta.url));
@@ -17,7 +17,7 @@ export function rttStats(values: number[]): NonNullable<Row['rtt']> {
   return { p50: q(0.5), p99: q(0.99), max: rtts[rtts.length - 1] ?? Number.NaN, n: rtts.length };
 }
 
-export async function eventfdFloorRow(): Promise<Row> {
+export async function eventfdFloorRow(again?: Again): Promise<Row> {
   const b = native();
   const toChild = b.eventfdCreate();
   const toUs = b.eventfdCreate();
@@ -75,9 +75,9 @@ export async function eventfdFloorRow(): Promise<Row> {
     b.close(toUs);
   }
   return {
-    id: 'latency/eventfd-floor',
+    id: `latency/eventfd-floor${again?.suffix ?? ''}`,
     section: SECTION.latency,
-    scenario: 'floor: eventfd ping-pong between two Node processes (uv_poll, nothing else)',
+    scenario: `floor: eventfd ping-pong between two Node processes (uv_poll, nothing else)${again?.label ?? ''}`,
     rtt: rttStats(rtts),
     notes: `${rtts.length.toLocaleString('en-US')} round trips after ${RTT_WARMUP.toLocaleString('en-US')} unmeasured; the parent on core 0, a child on core 1, each waiting in its event loop`,
   };

@@ -84,12 +84,15 @@ export async function memifRow(
   size: number,
   queues: number,
   bufferSize = BUFFER_SIZE,
+  workers = false,
 ): Promise<Row> {
   const jumbo = bufferSize !== BUFFER_SIZE;
   const base: Row = {
-    id: `memif/${dir}/${api}/${size}/${queues}q${jumbo ? `/b${bufferSize}` : ''}`,
+    id: `memif/${dir}/${api}/${size}/${queues}q${jumbo ? `/b${bufferSize}` : ''}${workers ? '/workers' : ''}`,
     section: SECTION.memif,
-    scenario: `${DIRECTION_LABEL[dir]}${jumbo ? `, ${bufferSize.toLocaleString('en-US')}-byte buffers` : ''}`,
+    scenario:
+      `${DIRECTION_LABEL[dir]}${jumbo ? `, ${bufferSize.toLocaleString('en-US')}-byte buffers` : ''}` +
+      (workers ? ', each queue on its own worker thread (both processes)' : ''),
     api: api === 'zc' ? 'zero-copy' : 'copy',
     size,
     queues,
@@ -102,8 +105,8 @@ export async function memifRow(
     const { own, peer } = await memifPair(
       queues,
       'polling',
-      work({ kind: 'receive', api, size, queues, bufferSize }),
-      work({ kind: 'send', api, size, queues, bufferSize, measureMs: MEASURE_MS }),
+      work({ kind: 'receive', api, size, queues, bufferSize, workers }),
+      work({ kind: 'send', api, size, queues, bufferSize, workers, measureMs: MEASURE_MS }),
       (p, ctl) => {
         void p.result.then((r) => {
           ctl.totals = r.result.perQueue;
@@ -119,8 +122,8 @@ export async function memifRow(
     const { own, peer } = await memifPair(
       queues,
       'polling',
-      work({ kind: 'send', api, size, queues, bufferSize, measureMs: MEASURE_MS }),
-      work({ kind: 'receive', api, size, queues, bufferSize }),
+      work({ kind: 'send', api, size, queues, bufferSize, workers, measureMs: MEASURE_MS }),
+      work({ kind: 'receive', api, size, queues, bufferSize, workers }),
       () => {},
       (p, r) => p.send({ t: 'totals', totals: r.perQueue }),
     );
@@ -133,8 +136,8 @@ export async function memifRow(
     const { own, peer } = await memifPair(
       queues,
       'polling',
-      work({ kind: 'initiate', api, size, queues, bufferSize, window, measureMs: MEASURE_MS }),
-      work({ kind: 'reflect', api, size, queues, bufferSize }),
+      work({ kind: 'initiate', api, size, queues, bufferSize, workers, window, measureMs: MEASURE_MS }),
+      work({ kind: 'reflect', api, size, queues, bufferSize, workers }),
       () => {},
       (p) => p.send({ t: 'stop' }),
     );

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sweepStale, testpmdAvailable } from '../peers/testpmd.js';
 import { plan } from './plan.js';
-import { calibrate } from './probe.js';
+import { calibrate, objectBytes } from './probe.js';
 import {
   cleanupAll,
   cpuTicks,
@@ -21,7 +21,7 @@ import {
   stealPercent,
   withTimeout,
 } from './procs.js';
-import { addRatios, driftWarnings, median, targets } from './report.js';
+import { addRatios, driftWarnings, median } from './report.js';
 import {
   BOUND_MS,
   CORE_CHILD,
@@ -38,6 +38,7 @@ import {
   where,
 } from './settings.js';
 import { formatReport, type Report, type Row } from './table.js';
+import { targets } from './targets.js';
 
 /** A fresh folder for the sockets, removed on cleanup. */
 function freshTmp(): void {
@@ -55,6 +56,7 @@ async function main(): Promise<number> {
   sweepStale();
   freshTmp();
   await calibrate();
+  const oneObject = objectBytes();
   const rows: Row[] = [];
   const steps = plan();
   const flags = process.argv.slice(2).join(' ');
@@ -78,7 +80,7 @@ async function main(): Promise<number> {
       warnings: driftWarnings(rows),
     },
     rows,
-    targets: targets(rows),
+    targets: targets(rows, oneObject),
   });
   const finish = (aborted?: string): number => {
     if (process.stderr.isTTY && !VERBOSE) process.stderr.write('\r\x1b[K');
