@@ -121,8 +121,9 @@ function catalogue(tp: boolean): Step[] {
     let ratio: RatioOf;
     const bracket: string[] = [];
     if (q > 1) {
+      // On workers: against the 1-queue measurement just before it only (not a target).
       ratio = { ref: one, of: '1 queue', bandwidth: false };
-      bracket.push(one);
+      if (!workers) bracket.push(one);
     } else if (size === 64) {
       ratio = dir === 'echo' ? TP_ECHO : TP_ONE_WAY;
       if (bufferSize === BUFFER_SIZE) bracket.push(ratio.ref);

@@ -24,8 +24,8 @@ export const JSON_PATH = args.json;
 export const ONLY = args.only ? new RegExp(args.only) : undefined;
 /** Each row is measured this many times; the table keeps the median. */
 export const REPEAT = Math.max(1, Math.floor(Number(args.repeat)) || 1);
-export const WARM_MS = QUICK ? 300 : 500;
-export const MEASURE_MS = QUICK ? 1000 : 2000;
+export const WARM_MS = QUICK ? 300 : 400;
+export const MEASURE_MS = QUICK ? 1000 : 1500;
 export const RTTS = QUICK ? 2_000 : 20_000;
 export const RTT_WARMUP = QUICK ? 200 : 1_000;
 /** Echo: packets in flight per queue (as testpmd's `start tx_first 16`: 16 bursts of 32). */
