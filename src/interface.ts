@@ -32,8 +32,21 @@ export interface QueueDetails {
   tail: number;
   packets: number;
   bytes: number;
-  /** Dropped packets or refused descriptors on this queue. */
+  /**
+   * Dropped packets and refused descriptors on this queue: emptyFragments + oversized + each time
+   * the peer's ring state was found bad (which ends the connection, and with it these counters).
+   * Not ringFull: those packets stay with the caller.
+   */
   errors: number;
+  /** Rx queues only: packets dropped because one of their fragments was empty (0 bytes). */
+  emptyFragments?: number;
+  /**
+   * Tx queues only: packets `txBurst` could not queue because the ring had no free buffers (left to
+   * the caller, who may retry: a packet refused twice counts twice).
+   */
+  ringFull?: number;
+  /** Tx queues only: packets dropped because even a whole ring of the peer's buffers could not hold them. */
+  oversized?: number;
   /** Rx queues only. */
   rxMode?: RxMode;
 }
@@ -406,7 +419,9 @@ export class Memif extends EventEmitter<MemifEvents> implements MasterEndpoint {
       packets: q.packets,
       bytes: q.bytes,
       errors: q.errors,
-      ...(rx ? { rxMode: (q as RxQueue).mode } : {}),
+      ...(rx
+        ? { emptyFragments: (q as RxQueue).emptyFragments, rxMode: (q as RxQueue).mode }
+        : { ringFull: (q as TxQueue).ringFull, oversized: (q as TxQueue).oversized }),
     });
     const master = o.role === 'master';
     return {

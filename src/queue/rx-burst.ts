@@ -113,16 +113,15 @@ export class RxBurst {
         `target has room for ${target.length} bytes; packet ${i} has ${len}, to copy at ${describe(at)}`,
       );
     }
-    this.gather(i, target, at);
+    this.#gather(i, target, at);
     return len;
   }
 
   /**
-   * @internal Copies packet `i`'s segments into `target` at `at`, unchecked (copy() and the copy
-   * API's RxQueue.burst check first). Segments that follow each other in one region (consecutive
-   * buffers) go in one copy.
+   * Copies packet `i`'s segments into `target` at `at`, unchecked (copy() checks first). Segments
+   * that follow each other in one region (consecutive buffers) go in one copy.
    */
-  gather(i: number, target: Uint8Array, at: number): void {
+  #gather(i: number, target: Uint8Array, at: number): void {
     const reg = this.segRegion;
     const off = this.segOffset;
     const seg = this.segLength;

@@ -8,6 +8,7 @@ import type { NativePoller } from '../native.js';
 import { Desc16, Desc32, inRegions } from '../shm/descriptor.js';
 import type { Ring } from '../shm/ring.js';
 import type { RxMode } from './args.js';
+import { writeOwnSlots } from './own-slots.js';
 import type { QueueInit } from './queue-init.js';
 import { RxBurst } from './rx-burst.js';
 
@@ -25,8 +26,10 @@ export class RxQueue {
   readonly bufferSize: number;
   packets = 0;
   bytes = 0;
-  /** Packets dropped because a fragment was empty. */
+  /** Packets dropped (emptyFragments), and bad ring states found (each ends the connection). */
   errors = 0;
+  /** Packets dropped because one of their fragments was empty (0 bytes). */
+  emptyFragments = 0;
   /** Why the peer's ring state cannot be trusted any more; the interface disconnects on it. */
   fault: string | undefined;
   mode: RxMode = 'interrupt';
@@ -57,18 +60,47 @@ export class RxQueue {
     this.#head = init.resume?.head ?? init.ring.loadHead();
     this.#rxBurst = new RxBurst(init.memory, init.ring.size, () => this.#commit());
     this.#nextSlots = new Uint16Array(init.ring.size);
+    if (init.role === 'slave') writeOwnSlots(init.ring, init.buffersOffset, init.bufferSize);
   }
 
-  /** Up to `max` whole packets, oldest first, copied out; the slots go back to the peer at once. */
+  /**
+   * Up to `max` whole packets, oldest first, copied out; the slots go back to the peer at once.
+   * One allocation per burst: every packet is a Buffer view into one block allocated for this
+   * burst (never reused by us, independent of the ring), filled with one copy per run of
+   * consecutive buffers (a chain that does not wrap round the ring is one copy).
+   */
   burst(max: number): Buffer[] {
     this.#assertIdle();
     const n = this.#walk(max);
     const b = this.#rxBurst;
     const out = new Array<Buffer>(n);
-    for (let i = 0; i < n; i++) {
-      const buf = Buffer.allocUnsafe(b.packetLength[i]);
-      b.gather(i, buf, 0);
-      out[i] = buf;
+    if (n > 0) {
+      // Buffer.allocUnsafe: a small burst comes from Node's shared pool, a larger one is its own
+      // ArrayBuffer; either way nothing writes to it after this call.
+      const block = Buffer.allocUnsafe(this.#pendingBytes);
+      const ab = block.buffer;
+      const regions = this.#init.regions;
+      const reg = b.segRegion;
+      const off = b.segOffset;
+      const seg = b.segLength;
+      const first = b.first;
+      const plen = b.packetLength;
+      let at = block.byteOffset;
+      let s = 0;
+      for (let i = 0; i < n; i++) {
+        const end = first[i + 1];
+        const len = plen[i];
+        out[i] = Buffer.from(ab, at, len);
+        // Segments that follow each other in one region (consecutive buffers) go in one copy.
+        while (s < end) {
+          const r = reg[s];
+          const o = off[s];
+          let bytes = seg[s++];
+          while (s < end && reg[s] === r && off[s] === o + bytes) bytes += seg[s++];
+          block.set(new Uint8Array(regions[r].buffer, o, bytes), at - block.byteOffset);
+          at += bytes;
+        }
+      }
     }
     this.#commit();
     return out;
@@ -142,9 +174,10 @@ export class RxQueue {
     let packets = 0;
     let seg = 0;
     let bytes = 0;
+    let nc = 0;
     packet: while (packets < max && consumed < avail) {
       const start = seg;
-      const nextStart = this.#nextCount;
+      const nextStart = nc;
       let n = 0;
       let total = 0;
       let empty = false;
@@ -154,7 +187,7 @@ export class RxQueue {
           // fills the whole ring, so that its end can never come.
           if (n === ring.size) this.#setFault(`ring ${this.id}: a chained packet is longer than the whole ring`);
           seg = start;
-          this.#nextCount = nextStart;
+          nc = nextStart;
           break packet;
         }
         const slot = (cur + n) & mask;
@@ -172,7 +205,7 @@ export class RxQueue {
               `descriptor outside the shared memory: S2M ring ${this.id} slot ${slot}, region ${region}, offset ${offset}, length ${length}`,
             );
             seg = start;
-            this.#nextCount = nextStart;
+            nc = nextStart;
             break packet;
           }
         } else {
@@ -193,13 +226,14 @@ export class RxQueue {
         if ((flags & DESC_FLAG_NEXT) === 0) break;
         // A DPDK 22.11 client does not rewrite flags on a packet's first descriptor: the NEXT bits
         // we consume are cleared on release, so no stale one merges later frames (peers.md).
-        if (master) nextSlots[this.#nextCount++] = slot;
+        if (master) nextSlots[nc++] = slot;
       }
       cur = (cur + n) & 0xffff;
       consumed += n;
       if (empty) {
         // A packet with an empty fragment is dropped (VPP does the same), and counted.
         this.errors++;
+        this.emptyFragments++;
         seg = start;
         continue;
       }
@@ -209,6 +243,7 @@ export class RxQueue {
       bytes += total;
     }
     b.count = packets;
+    this.#nextCount = nc;
     this.#pendingLast = cur;
     this.#pendingBytes = bytes;
     return packets;
@@ -240,19 +275,15 @@ export class RxQueue {
     const u32 = ring.u32;
     const mask = ring.mask;
     const B = this.bufferSize;
-    const base = this.#init.buffersOffset;
     let head = this.#head;
     const n = ring.size - ((head - this.#last) & 0xffff);
     if (n === 0) return;
+    // Region, offset and metadata of each slot were written once (own-slots.ts); flags = 0 as a
+    // DPDK 22.11 master leaves a stale NEXT otherwise (peers.md), and length = the buffer size.
     for (let i = 0; i < n; i++) {
       const slot = head & mask;
-      const d16 = ring.desc16 + slot * Desc16.STRIDE;
-      const d32 = ring.desc32 + slot * Desc32.STRIDE;
-      u16[d16 + Desc16.FLAGS] = 0;
-      u16[d16 + Desc16.REGION] = 0;
-      u32[d32 + Desc32.LENGTH] = B;
-      u32[d32 + Desc32.OFFSET] = base + slot * B;
-      u32[d32 + Desc32.METADATA] = 0;
+      u16[ring.desc16 + slot * Desc16.STRIDE + Desc16.FLAGS] = 0;
+      u32[ring.desc32 + slot * Desc32.STRIDE + Desc32.LENGTH] = B;
       head = (head + 1) & 0xffff;
     }
     // Release: the descriptors are written before the master sees them offered.

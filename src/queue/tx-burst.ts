@@ -80,6 +80,23 @@ export class TxBurst {
     this.bufCapacity[i] = capacity;
   }
 
+  /**
+   * @internal TxQueue.alloc as slave: buffers [0, n) are the slots from `index` on of our own ring
+   * (region 0, `base + slot * size`, `size` bytes each); one loop, no call per buffer.
+   */
+  grantOwn(n: number, index: number, mask: number, base: number, size: number): void {
+    if (this.#live) throw new StateError('MEMIF_ERR_ALREADY', 'a live tx burst cannot be granted buffers');
+    const region = this.#region;
+    const offset = this.#offset;
+    const capacity = this.#capacity;
+    region.fill(0, 0, n);
+    capacity.fill(size, 0, n);
+    this.bufRegion.fill(0, 0, n);
+    this.bufCapacity.fill(size, 0, n);
+    for (let k = 0; k < n; k++) offset[k] = base + ((index + k) & mask) * size;
+    this.bufOffset.set(offset.subarray(0, n));
+  }
+
   /** @internal */
   open(count: number): void {
     this.count = count;

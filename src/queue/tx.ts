@@ -7,6 +7,7 @@ import { DESC_FLAG_NEXT, RING_FLAG_MASK_INT } from '../constants.js';
 import { describe, InvalidArgumentError, MemifError, StateError } from '../errors.js';
 import { Desc16, Desc32, inRegions } from '../shm/descriptor.js';
 import type { Ring } from '../shm/ring.js';
+import { writeOwnSlots } from './own-slots.js';
 import type { QueueInit } from './queue-init.js';
 import { TxBurst } from './tx-burst.js';
 
@@ -22,6 +23,11 @@ export class TxQueue {
   errors = 0;
   /** Packets dropped because a whole ring of the peer's (master) or our (slave, pushFrom) buffers could not hold them. */
   oversized = 0;
+  /**
+   * Packets burst() could not queue because the ring had no free buffers for them (left to the
+   * caller, counted again each time they are refused).
+   */
+  ringFull = 0;
   /** Why the peer's ring state cannot be trusted any more; the interface disconnects on it. */
   fault: string | undefined;
 
@@ -45,6 +51,7 @@ export class TxQueue {
     this.#fragRegion = new Uint16Array(n);
     this.#fragOffset = new Uint32Array(n);
     this.#fragCapacity = new Uint32Array(n);
+    if (init.role === 'slave') writeOwnSlots(init.ring, init.buffersOffset, init.bufferSize);
     this.#txBurst = new TxBurst(
       init.memory,
       init.ring.size,
@@ -75,11 +82,7 @@ export class TxQueue {
       const used = (this.#index - Atomics.load(u16, ring.tailIndex)) & 0xffff;
       if (used > size) this.#setFault(`S2M ring ${this.id}: tail is ahead of head ${this.#index}`);
       else n = Math.min(max, size - used);
-      const B = this.bufferSize;
-      const base = this.#init.buffersOffset;
-      for (let k = 0; k < n; k++) {
-        b.grant(k, 0, base + ((this.#index + k) & mask) * B, B);
-      }
+      b.grantOwn(n, this.#index, mask, this.#init.buffersOffset, this.bufferSize);
     } else if (this.fault === undefined) {
       // Acquire: the slave's refilled descriptors are visible once we see its head.
       const free = (Atomics.load(u16, ring.headIndex) - this.#index) & 0xffff;
@@ -115,8 +118,6 @@ export class TxQueue {
     const u32 = ring.u32;
     const mask = ring.mask;
     const slave = this.#init.role === 'slave';
-    const B = this.bufferSize;
-    const base = this.#init.buffersOffset;
     let index = this.#index;
     let packets = 0;
     let bytes = 0;
@@ -127,12 +128,6 @@ export class TxQueue {
       const more = b.bufMore[k];
       u16[d16 + Desc16.FLAGS] = more ? DESC_FLAG_NEXT : 0;
       u32[d32 + Desc32.LENGTH] = b.bufLength[k];
-      if (slave) {
-        // The slot's own buffer, as alloc granted it (never what the caller may have written).
-        u16[d16 + Desc16.REGION] = 0;
-        u32[d32 + Desc32.OFFSET] = base + slot * B;
-        u32[d32 + Desc32.METADATA] = 0;
-      }
       if (!more) packets++;
       bytes += b.bufLength[k];
       index = (index + 1) & 0xffff;
@@ -197,6 +192,7 @@ export class TxQueue {
     if (this.fault !== undefined) return 0;
     const sent = this.#init.role === 'slave' ? this.#burstS2M(packets, count) : this.#burstM2S(packets, count);
     if (sent > 0) this.#kick();
+    if (sent < count && this.fault === undefined) this.ringFull += count - sent;
     return sent;
   }
 
@@ -229,21 +225,20 @@ export class TxQueue {
       const need = len <= B ? 1 : Math.ceil(len / B);
       if (need > free) break;
       let done = 0;
-      // A chain that does not wrap round the ring lies in consecutive buffers: one copy for it all.
-      const whole = need === 1 || (head & mask) + need <= size;
-      if (whole) data.set(p, base + (head & mask) * B);
+      // A chain lies in consecutive buffers: one copy for it all, or two where it wraps round.
+      const s0 = head & mask;
+      if (need === 1 || s0 + need <= size) data.set(p, base + s0 * B);
+      else {
+        const cut = (size - s0) * B;
+        data.set(p.subarray(0, cut), base + s0 * B);
+        data.set(p.subarray(cut), base);
+      }
       for (let k = 0; k < need; k++) {
         const slot = head & mask;
-        const at = base + slot * B;
         const frag = Math.min(len - done, B);
-        if (!whole) data.set(p.subarray(done, done + frag), at);
-        const d16 = desc16 + slot * Desc16.STRIDE;
-        const d32 = desc32 + slot * Desc32.STRIDE;
-        u16[d16 + Desc16.FLAGS] = k + 1 < need ? DESC_FLAG_NEXT : 0;
-        u16[d16 + Desc16.REGION] = 0;
-        u32[d32 + Desc32.LENGTH] = frag;
-        u32[d32 + Desc32.OFFSET] = at;
-        u32[d32 + Desc32.METADATA] = 0;
+        // Region, offset and metadata of the slot were written once (see the constructor).
+        u16[desc16 + slot * Desc16.STRIDE + Desc16.FLAGS] = k + 1 < need ? DESC_FLAG_NEXT : 0;
+        u32[desc32 + slot * Desc32.STRIDE + Desc32.LENGTH] = frag;
         done += frag;
         head = (head + 1) & 0xffff;
       }
@@ -314,13 +309,27 @@ export class TxQueue {
         capacity += room;
         need++;
       }
-      // Write the fragments; region and offset stay as the slave wrote them.
+      // Copy: buffers that follow each other in one region (as our slave offers them) take one
+      // copy for the run, so a chain that does not wrap is copied whole, with no view made.
       let done = 0;
+      for (let k = 0; k < need; ) {
+        const r = fragRegion[k];
+        const o = fragOffset[k];
+        let bytes = Math.min(len - done, fragCapacity[k]);
+        let e = k + 1;
+        while (e < need && fragRegion[e] === r && fragOffset[e] === o + bytes) {
+          bytes += Math.min(len - done - bytes, fragCapacity[e]);
+          e++;
+        }
+        regions[r].bytes.set(bytes === len ? p : p.subarray(done, done + bytes), o);
+        done += bytes;
+        k = e;
+      }
+      // Descriptors; region and offset stay as the slave wrote them.
+      done = 0;
       for (let k = 0; k < need; k++) {
         const slot = tail & mask;
-        const room = fragCapacity[k];
-        const frag = Math.min(len - done, room);
-        regions[fragRegion[k]].bytes.set(frag === len ? p : p.subarray(done, done + frag), fragOffset[k]);
+        const frag = Math.min(len - done, fragCapacity[k]);
         u16[desc16 + slot * Desc16.STRIDE + Desc16.FLAGS] = k + 1 < need ? DESC_FLAG_NEXT : 0;
         u32[desc32 + slot * Desc32.STRIDE + Desc32.LENGTH] = frag;
         done += frag;
