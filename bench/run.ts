@@ -6,7 +6,7 @@
 // This file runs the plan (plan.ts) step by step under the time bounds; the rows are measured in
 // measure-memif.ts, measure-testpmd.ts and vpp.ts, read together in report.ts, formatted in table.ts.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sweepStale, testpmdAvailable } from '../peers/testpmd.js';
 import { plan } from './plan.js';
@@ -17,6 +17,7 @@ import {
   installExitHandlers,
   machineInfo,
   onCleanup,
+  othersPercent,
   pinSelf,
   stealPercent,
   withTimeout,
@@ -66,6 +67,7 @@ async function main(): Promise<number> {
       : `memif-ts processes NOT PINNED (${placement.reason}); testpmd lcores as with pinning`) +
     (testpmdAvailable() ? '' : '; dpdk-testpmd NOT FOUND: testpmd rows left out (apt-get install dpdk-dev)');
   const runStart = cpuTicks();
+  const loadStart = loadavg()[0];
   const report = (): Report => ({
     meta: {
       ...meta,
@@ -77,6 +79,8 @@ async function main(): Promise<number> {
         (REPEAT > 1 ? `; every row measured ${REPEAT} times, median kept` : ''),
       durationSec: (Date.now() - t0) / 1000,
       steal: stealPercent(runStart, cpuTicks()),
+      others: othersPercent(runStart, cpuTicks()),
+      load: [loadStart, loadavg()[0]],
       warnings: driftWarnings(rows),
     },
     rows,
@@ -107,7 +111,9 @@ async function main(): Promise<number> {
       const runs: Row[] = [];
       for (let k = 0; k < REPEAT; k++) runs.push(await withTimeout(Promise.resolve(step.run()), ROW_MS, step.label));
       row = median(runs);
-      row.steal = stealPercent(ticks, cpuTicks());
+      const end = cpuTicks();
+      row.steal = stealPercent(ticks, end);
+      row.others = othersPercent(ticks, end);
       if (row.steal >= 1) row.notes = `${row.notes ? `${row.notes}; ` : ''}CPU steal ${row.steal.toFixed(0)} %`;
       progress(
         `[${n}] ${step.label}: ${row.mpps?.toFixed(2) ?? ''} Mpps ${row.rtt ? `p50 ${row.rtt.p50.toFixed(1)} µs` : ''}`,
