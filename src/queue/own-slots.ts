@@ -1,14 +1,15 @@
-// The fields of a slave's own descriptors that never change: written once per connection, so that
-// the burst loops write only flags and length per buffer.
+// The fields of a slave's S2M descriptors that never change: written once per connection, so that
+// the transmit loops write only flags and length per buffer.
 import { Desc16, Desc32 } from '../shm/descriptor.js';
 import type { Ring } from '../shm/ring.js';
 
 /**
- * A slave's own ring (S2M tx, M2S rx): writes region 0, the slot's buffer offset and metadata 0
- * into every descriptor, once per connection, so that the burst loops write only flags and length
- * per buffer. Only we write these fields (a master reads them, and our loops never read them
- * back: each slot's buffer is computed from the slot), so they stay as written. Rewriting them
- * when a worker resumes the queue writes the same values.
+ * A slave's S2M ring: writes region 0, the slot's buffer offset and metadata 0 into every
+ * descriptor, once per connection, so that the transmit loops write only flags and length per
+ * buffer. A master only reads these fields (it clears NEXT in flags at most), and we never read
+ * them back (each slot's buffer is computed from the slot): a master that scribbles on them
+ * misleads only itself. Rewriting them when a worker resumes the queue writes the same values.
+ * (The M2S refill rewrites every field: the master writes into those descriptors.)
  */
 export function writeOwnSlots(ring: Ring, base: number, bufferSize: number): void {
   const u16 = ring.u16;

@@ -8,11 +8,13 @@ import type { NativePoller } from '../native.js';
 import { Desc16, Desc32, inRegions } from '../shm/descriptor.js';
 import type { Ring } from '../shm/ring.js';
 import type { RxMode } from './args.js';
-import { writeOwnSlots } from './own-slots.js';
 import type { QueueInit } from './queue-init.js';
 import { RxBurst } from './rx-burst.js';
 
 export type { RxMode } from './args.js';
+
+/** A placeholder in RxQueue's view cache (length 0 never matches a run). */
+const NO_VIEW = new Uint8Array(0);
 
 /** An RxQueue also needs to tell its interface about interrupts. */
 export interface RxQueueInit extends QueueInit {
@@ -49,6 +51,17 @@ export class RxQueue {
   readonly #nextSlots: Uint16Array;
   #nextCount = 0;
   #closed = false;
+  /**
+   * Copy API: views of the shared memory that runs of segments were copied from, by a hash of
+   * (region, offset) into 2 × ringSize entries (`>>> #srcShift`). Entry k views #srcLength[k]
+   * bytes (0: none yet) at #srcOffset[k] of region #srcRegion[k]; all three match before reuse.
+   * The regions of a queue never change, so the region index names the mapping.
+   */
+  readonly #srcViews: Uint8Array[];
+  readonly #srcOffset: Uint32Array;
+  readonly #srcLength: Uint32Array;
+  readonly #srcRegion: Uint16Array;
+  readonly #srcShift: number;
 
   constructor(init: RxQueueInit) {
     this.#init = init;
@@ -60,7 +73,12 @@ export class RxQueue {
     this.#head = init.resume?.head ?? init.ring.loadHead();
     this.#rxBurst = new RxBurst(init.memory, init.ring.size, () => this.#commit());
     this.#nextSlots = new Uint16Array(init.ring.size);
-    if (init.role === 'slave') writeOwnSlots(init.ring, init.buffersOffset, init.bufferSize);
+    const views = 2 * init.ring.size;
+    this.#srcViews = new Array<Uint8Array>(views).fill(NO_VIEW);
+    this.#srcOffset = new Uint32Array(views);
+    this.#srcLength = new Uint32Array(views);
+    this.#srcRegion = new Uint16Array(views);
+    this.#srcShift = 32 - (init.ring.log2Size + 1);
   }
 
   /**
@@ -85,6 +103,11 @@ export class RxQueue {
       const seg = b.segLength;
       const first = b.first;
       const plen = b.packetLength;
+      const views = this.#srcViews;
+      const viewOffset = this.#srcOffset;
+      const viewLength = this.#srcLength;
+      const viewRegion = this.#srcRegion;
+      const shift = this.#srcShift;
       let at = block.byteOffset;
       let s = 0;
       for (let i = 0; i < n; i++) {
@@ -97,7 +120,16 @@ export class RxQueue {
           const o = off[s];
           let bytes = seg[s++];
           while (s < end && reg[s] === r && off[s] === o + bytes) bytes += seg[s++];
-          block.set(new Uint8Array(regions[r].buffer, o, bytes), at - block.byteOffset);
+          // The source: a view of exactly these bytes, reused from the last time this run of
+          // the region was copied (steady traffic makes no object here), or made and kept.
+          const key = Math.imul(o ^ (r << 24), 0x9e3779b1) >>> shift;
+          if (viewLength[key] !== bytes || viewOffset[key] !== o || viewRegion[key] !== r) {
+            views[key] = new Uint8Array(regions[r].buffer, o, bytes);
+            viewOffset[key] = o;
+            viewLength[key] = bytes;
+            viewRegion[key] = r;
+          }
+          block.set(views[key], at - block.byteOffset);
           at += bytes;
         }
       }
@@ -275,15 +307,21 @@ export class RxQueue {
     const u32 = ring.u32;
     const mask = ring.mask;
     const B = this.bufferSize;
+    const base = this.#init.buffersOffset;
     let head = this.#head;
     const n = ring.size - ((head - this.#last) & 0xffff);
     if (n === 0) return;
-    // Region, offset and metadata of each slot were written once (own-slots.ts); flags = 0 as a
-    // DPDK 22.11 master leaves a stale NEXT otherwise (peers.md), and length = the buffer size.
+    // Every field: the master writes flags and length into these descriptors, and may have
+    // written the others (a DPDK 22.11 master leaves a stale NEXT otherwise, peers.md).
     for (let i = 0; i < n; i++) {
       const slot = head & mask;
-      u16[ring.desc16 + slot * Desc16.STRIDE + Desc16.FLAGS] = 0;
-      u32[ring.desc32 + slot * Desc32.STRIDE + Desc32.LENGTH] = B;
+      const d16 = ring.desc16 + slot * Desc16.STRIDE;
+      const d32 = ring.desc32 + slot * Desc32.STRIDE;
+      u16[d16 + Desc16.FLAGS] = 0;
+      u16[d16 + Desc16.REGION] = 0;
+      u32[d32 + Desc32.LENGTH] = B;
+      u32[d32 + Desc32.OFFSET] = base + slot * B;
+      u32[d32 + Desc32.METADATA] = 0;
       head = (head + 1) & 0xffff;
     }
     // Release: the descriptors are written before the master sees them offered.

@@ -86,15 +86,17 @@ export class TxBurst {
    */
   grantOwn(n: number, index: number, mask: number, base: number, size: number): void {
     if (this.#live) throw new StateError('MEMIF_ERR_ALREADY', 'a live tx burst cannot be granted buffers');
-    const region = this.#region;
     const offset = this.#offset;
-    const capacity = this.#capacity;
-    region.fill(0, 0, n);
-    capacity.fill(size, 0, n);
+    const bufOffset = this.bufOffset;
+    this.#region.fill(0, 0, n);
+    this.#capacity.fill(size, 0, n);
     this.bufRegion.fill(0, 0, n);
     this.bufCapacity.fill(size, 0, n);
-    for (let k = 0; k < n; k++) offset[k] = base + ((index + k) & mask) * size;
-    this.bufOffset.set(offset.subarray(0, n));
+    for (let k = 0; k < n; k++) {
+      const o = base + ((index + k) & mask) * size;
+      offset[k] = o;
+      bufOffset[k] = o;
+    }
   }
 
   /** @internal */
@@ -181,9 +183,10 @@ export class TxBurst {
     const len = this.bufLength;
     const more = this.bufMore;
     const first = this.used;
+    const limit = this.count;
     let k = first;
     let left = total;
-    while (left > 0 && k < this.count) {
+    while (left > 0 && k < limit) {
       const n = Math.min(left, cap[k]);
       len[k] = n;
       more[k] = 1;

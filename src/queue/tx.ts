@@ -118,18 +118,21 @@ export class TxQueue {
     const u32 = ring.u32;
     const mask = ring.mask;
     const slave = this.#init.role === 'slave';
+    const desc16 = ring.desc16;
+    const desc32 = ring.desc32;
+    const bufMore = b.bufMore;
+    const bufLength = b.bufLength;
     let index = this.#index;
     let packets = 0;
     let bytes = 0;
     for (let k = 0; k < n; k++) {
       const slot = index & mask;
-      const d16 = ring.desc16 + slot * Desc16.STRIDE;
-      const d32 = ring.desc32 + slot * Desc32.STRIDE;
-      const more = b.bufMore[k];
-      u16[d16 + Desc16.FLAGS] = more ? DESC_FLAG_NEXT : 0;
-      u32[d32 + Desc32.LENGTH] = b.bufLength[k];
+      const more = bufMore[k];
+      const length = bufLength[k];
+      u16[desc16 + slot * Desc16.STRIDE + Desc16.FLAGS] = more ? DESC_FLAG_NEXT : 0;
+      u32[desc32 + slot * Desc32.STRIDE + Desc32.LENGTH] = length;
       if (!more) packets++;
-      bytes += b.bufLength[k];
+      bytes += length;
       index = (index + 1) & 0xffff;
     }
     // Release: descriptors and data are visible before the new index.
@@ -309,7 +312,17 @@ export class TxQueue {
         capacity += room;
         need++;
       }
-      // Copy: buffers that follow each other in one region (as our slave offers them) take one
+      if (need === 1) {
+        const slot = tail & mask;
+        regions[fragRegion[0]].bytes.set(p, fragOffset[0]);
+        u16[desc16 + slot * Desc16.STRIDE + Desc16.FLAGS] = 0;
+        u32[desc32 + slot * Desc32.STRIDE + Desc32.LENGTH] = len;
+        tail = (tail + 1) & 0xffff;
+        free--;
+        bytes += len;
+        continue;
+      }
+      // A chain. Buffers that follow each other in one region (as our slave offers them) take one
       // copy for the run, so a chain that does not wrap is copied whole, with no view made.
       let done = 0;
       for (let k = 0; k < need; ) {
