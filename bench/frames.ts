@@ -1,8 +1,8 @@
 // The frames of the benchmark: numbered frames of a given size, sent through the zero-copy API
 // (ZcSender: written in place in the shared buffers) or the copy API (CopySender), and checked on
 // arrival (Checker: size and sequence number, read in place on the zero-copy path).
-import type { Memif, RxBurst } from 'memif-ts';
-import { type Api, BURST, SEQ_AT, type WorkSpec } from './workloads.js';
+import type { RxBurst } from 'memif-ts';
+import { type Api, BURST, type Port, SEQ_AT, type WorkSpec } from './workloads.js';
 
 /** A frame of `size` bytes: Ethernet header (local experimental EtherType 0x88B5) and a pattern. */
 export function frame(size: number): Buffer {
@@ -48,7 +48,7 @@ export class ZcSender {
   }
 
   /** Sends up to `max` frames numbered from `seq` on queue `q`; returns how many were committed. */
-  send(m: Memif, q: number, max: number, seq: number): number {
+  send(m: Port, q: number, max: number, seq: number): number {
     const tb = m.txAlloc(q, Math.min(BURST, max * this.segs));
     const f = this.#frame;
     let p = 0;
@@ -81,7 +81,7 @@ export class CopySender {
     this.#packets = Array.from({ length: BURST }, () => frame(size));
   }
 
-  send(m: Memif, q: number, max: number, seq: number): number {
+  send(m: Port, q: number, max: number, seq: number): number {
     const count = Math.min(max, BURST);
     if (this.#numbered !== seq) {
       for (let k = 0; k < BURST; k++) this.#packets[k].writeUInt32LE((seq + k) >>> 0, SEQ_AT);
@@ -92,7 +92,7 @@ export class CopySender {
 }
 
 interface Sender {
-  send(m: Memif, q: number, max: number, seq: number): number;
+  send(m: Port, q: number, max: number, seq: number): number;
 }
 
 export function sender(s: WorkSpec): Sender {
@@ -158,6 +158,6 @@ export class Checker {
   }
 }
 
-export function receiveOnce(m: Memif, api: Api, q: number, c: Checker, max = BURST): number {
+export function receiveOnce(m: Port, api: Api, q: number, c: Checker, max = BURST): number {
   return api === 'zc' ? c.zc(m.rxBurstZeroCopy(q, max)) : c.copy(m.rxBurst(q, max));
 }

@@ -6,14 +6,15 @@ import { setTimeout as delay, setImmediate as yieldToLoop } from 'node:timers/pr
 import type { Memif, RxBurst } from 'memif-ts';
 import { Checker, frame, receiveOnce, sender } from './frames.js';
 import { ArrivalWindow, drive, now, Probe, round, Tally } from './probe.js';
-import { BURST, type Control, type RxMode, SEQ_AT, type WorkResult, type WorkSpec } from './workloads.js';
+import { runOnWorkers } from './workers.js';
+import { BURST, type Control, type Port, type RxMode, SEQ_AT, type WorkResult, type WorkSpec } from './workloads.js';
 
 const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
 
 // ---- one-way ----
 
 /** Sends numbered frames on every queue for warmMs + measureMs (or until stopped). */
-export async function send(m: Memif, s: WorkSpec, ctl: Control): Promise<WorkResult> {
+export async function send(m: Port, s: WorkSpec, ctl: Control): Promise<WorkResult> {
   const Q = s.queues;
   const senders = Array.from({ length: Q }, () => sender(s));
   const sent = new Tally(Q);
@@ -50,7 +51,7 @@ export async function send(m: Memif, s: WorkSpec, ctl: Control): Promise<WorkRes
  * until stopped and idle for 50 ms). The window runs from warmMs after the first packet to the
  * end of the round that saw the last one.
  */
-export async function receive(m: Memif, s: WorkSpec, ctl: Control): Promise<WorkResult> {
+export async function receive(m: Port, s: WorkSpec, ctl: Control): Promise<WorkResult> {
   const Q = s.queues;
   const checkers = Array.from({ length: Q }, () => new Checker(s.size, s.check));
   const got = new Tally(Q);
@@ -92,7 +93,7 @@ export async function receive(m: Memif, s: WorkSpec, ctl: Control): Promise<Work
  * Echo initiator: keeps `window` numbered frames in flight on every queue for warmMs + measureMs,
  * checking what comes back; then stops sending and waits for the rest. The rate is packets back.
  */
-export async function initiate(m: Memif, s: WorkSpec, ctl: Control): Promise<WorkResult> {
+export async function initiate(m: Port, s: WorkSpec, ctl: Control): Promise<WorkResult> {
   const Q = s.queues;
   const senders = Array.from({ length: Q }, () => sender(s));
   const checkers = Array.from({ length: Q }, () => new Checker(s.size, true));
@@ -142,7 +143,7 @@ class ZcReflector {
   #next = 0;
 
   /** Echoes what it can; returns the packets sent back. */
-  step(m: Memif, q: number): number {
+  step(m: Port, q: number): number {
     let rb = this.#rb;
     if (rb === undefined) {
       rb = m.rxBurstZeroCopy(q, BURST);
@@ -177,7 +178,7 @@ class ZcReflector {
 class CopyReflector {
   #pending: Buffer[] = [];
 
-  step(m: Memif, q: number): number {
+  step(m: Port, q: number): number {
     if (this.#pending.length === 0) this.#pending = m.rxBurst(q, BURST);
     const p = this.#pending;
     if (p.length === 0) return 0;
@@ -192,7 +193,7 @@ class CopyReflector {
 }
 
 /** Echo reflector: sends every packet back on the queue it came from, until stopped. */
-export async function reflect(m: Memif, s: WorkSpec, ctl: Control): Promise<WorkResult> {
+export async function reflect(m: Port, s: WorkSpec, ctl: Control): Promise<WorkResult> {
   const Q = s.queues;
   const reflectors = Array.from({ length: Q }, () => (s.api === 'zc' ? new ZcReflector() : new CopyReflector()));
   const echoed = new Tally(Q);
@@ -335,8 +336,8 @@ export async function pong(m: Memif, mode: RxMode, ctl: Control): Promise<WorkRe
   };
 }
 
-/** Runs the workload `s` on `m`. */
-export function run(m: Memif, s: WorkSpec, ctl: Control, mode: RxMode = 'polling'): Promise<WorkResult> {
+/** Runs the one-way or echo workload `s` on `m` (a Memif, or one queue on a worker thread). */
+export function runPort(m: Port, s: WorkSpec, ctl: Control): Promise<WorkResult> {
   switch (s.kind) {
     case 'send':
       return send(m, s, ctl);
@@ -346,9 +347,14 @@ export function run(m: Memif, s: WorkSpec, ctl: Control, mode: RxMode = 'polling
       return initiate(m, s, ctl);
     case 'reflect':
       return reflect(m, s, ctl);
-    case 'ping':
-      return ping(m, s, mode);
-    case 'pong':
-      return pong(m, mode, ctl);
+    default:
+      throw new Error(`${s.kind} runs on a Memif, not on a queue`);
   }
+}
+
+/** Runs the workload `s` on `m`: on worker threads (one per queue) if `s.workers`. */
+export function run(m: Memif, s: WorkSpec, ctl: Control, mode: RxMode = 'polling'): Promise<WorkResult> {
+  if (s.kind === 'ping') return ping(m, s, mode);
+  if (s.kind === 'pong') return pong(m, mode, ctl);
+  return s.workers ? runOnWorkers(m, s, ctl) : runPort(m, s, ctl);
 }

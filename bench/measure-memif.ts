@@ -2,6 +2,7 @@
 // queues and buffer size; the master here in the parent, the slave a child process), round-trip
 // latency, and the memcpy reference (plain copies in this process).
 import { Memif } from 'memif-ts';
+import { rttStats } from './floor.js';
 import { frame } from './frames.js';
 import { run } from './loops.js';
 import { Peer, type PeerReport } from './peer.js';
@@ -83,12 +84,15 @@ export async function memifRow(
   size: number,
   queues: number,
   bufferSize = BUFFER_SIZE,
+  workers = false,
 ): Promise<Row> {
   const jumbo = bufferSize !== BUFFER_SIZE;
   const base: Row = {
-    id: `memif/${dir}/${api}/${size}/${queues}q${jumbo ? `/b${bufferSize}` : ''}`,
+    id: `memif/${dir}/${api}/${size}/${queues}q${jumbo ? `/b${bufferSize}` : ''}${workers ? '/workers' : ''}`,
     section: SECTION.memif,
-    scenario: `${DIRECTION_LABEL[dir]}${jumbo ? `, ${bufferSize.toLocaleString('en-US')}-byte buffers` : ''}`,
+    scenario:
+      `${DIRECTION_LABEL[dir]}${jumbo ? `, ${bufferSize.toLocaleString('en-US')}-byte buffers` : ''}` +
+      (workers ? ', each queue on its own worker thread (both processes)' : ''),
     api: api === 'zc' ? 'zero-copy' : 'copy',
     size,
     queues,
@@ -101,8 +105,8 @@ export async function memifRow(
     const { own, peer } = await memifPair(
       queues,
       'polling',
-      work({ kind: 'receive', api, size, queues, bufferSize }),
-      work({ kind: 'send', api, size, queues, bufferSize, measureMs: MEASURE_MS }),
+      work({ kind: 'receive', api, size, queues, bufferSize, workers }),
+      work({ kind: 'send', api, size, queues, bufferSize, workers, measureMs: MEASURE_MS }),
       (p, ctl) => {
         void p.result.then((r) => {
           ctl.totals = r.result.perQueue;
@@ -118,8 +122,8 @@ export async function memifRow(
     const { own, peer } = await memifPair(
       queues,
       'polling',
-      work({ kind: 'send', api, size, queues, bufferSize, measureMs: MEASURE_MS }),
-      work({ kind: 'receive', api, size, queues, bufferSize }),
+      work({ kind: 'send', api, size, queues, bufferSize, workers, measureMs: MEASURE_MS }),
+      work({ kind: 'receive', api, size, queues, bufferSize, workers }),
       () => {},
       (p, r) => p.send({ t: 'totals', totals: r.perQueue }),
     );
@@ -132,8 +136,8 @@ export async function memifRow(
     const { own, peer } = await memifPair(
       queues,
       'polling',
-      work({ kind: 'initiate', api, size, queues, bufferSize, window, measureMs: MEASURE_MS }),
-      work({ kind: 'reflect', api, size, queues, bufferSize }),
+      work({ kind: 'initiate', api, size, queues, bufferSize, workers, window, measureMs: MEASURE_MS }),
+      work({ kind: 'reflect', api, size, queues, bufferSize, workers }),
       () => {},
       (p) => p.send({ t: 'stop' }),
     );
@@ -163,8 +167,7 @@ export async function latencyRow(mode: RxMode): Promise<Row> {
     () => {},
     (p) => p.send({ t: 'stop' }),
   );
-  const rtts = [...(own.rtts ?? [])].sort((a, b) => a - b);
-  const q = (p: number) => rtts[Math.min(rtts.length - 1, Math.floor(p * rtts.length))] ?? Number.NaN;
+  const rtts = own.rtts ?? [];
   return {
     id: `latency/${mode}`,
     section: SECTION.latency,
@@ -172,7 +175,7 @@ export async function latencyRow(mode: RxMode): Promise<Row> {
     api: 'copy',
     size: 64,
     queues: 1,
-    rtt: { p50: q(0.5), p99: q(0.99), max: rtts[rtts.length - 1] ?? Number.NaN, n: rtts.length },
+    rtt: rttStats(rtts),
     notes: `${rtts.length.toLocaleString('en-US')} round trips after ${RTT_WARMUP.toLocaleString('en-US')} unmeasured`,
   };
 }

@@ -1,8 +1,10 @@
 // Planning: which rows a run measures (the catalogue, in table order), what each row's ratio is
 // taken against, and the order they are measured in. Every row is found by its id; a row declares
-// the reference it is measured beside (`bracket`) and the one its ratio is read against (`ratio`).
-// Nothing here measures (measure-*.ts, vpp.ts) or formats (report.ts, table.ts).
+// the rows it is measured between two measurements of (`bracket`: a reference, or the 1-queue row
+// of a 2-queue row) and the one its ratio is read against (`ratio`).
+// Nothing here measures (measure-*.ts, floor.ts, vpp.ts) or formats (report.ts, table.ts).
 import { testpmdAvailable } from '../peers/testpmd.js';
+import { eventfdFloorRow } from './floor.js';
 import { type Direction, latencyRow, memcpyRow, memifRow } from './measure-memif.js';
 import { memifEchoPeer, memifToTp, tpEcho, tpToMemif, tpToTp } from './measure-testpmd.js';
 import { type Again, ONLY, QUICK, SECTION, vppContext } from './settings.js';
@@ -10,7 +12,7 @@ import type { Row } from './table.js';
 import { memifThroughVpp, tpThroughVpp, vppSkip } from './vpp.js';
 import { type Api, BUFFER_SIZE, JUMBO_BUFFER_SIZE } from './workloads.js';
 
-/** A row's ratio: its rate ÷ that of reference `ref` (named `of` in the table), or Gbit/s ÷ Gbit/s. */
+/** A row's ratio: its rate ÷ that of row `ref` (named `of` in the table), or Gbit/s ÷ Gbit/s. */
 export interface RatioOf {
   ref: string;
   of: string;
@@ -21,90 +23,74 @@ export interface RatioOf {
 export interface Step {
   id: string;
   label: string;
-  run: () => Promise<Row> | Row;
+  /** Measures the row; `again` (a later measurement of the same row) changes its id and scenario. */
+  run: (again?: Again) => Promise<Row> | Row;
   /** For a failed row: where it goes in the table. */
   section: string;
   /** Place in the table (the execution order differs). */
   order: number;
-  /** The reference this row is measured between two measurements of (full run; --quick: after one). */
-  bracket?: string;
+  /** The rows this one is measured between two measurements of (full run; --quick: after one). */
+  bracket?: string[];
   /** What its ratio is read against. */
   ratio?: RatioOf;
-  /** A reference measured again right after row `follows`: --only keeps it only with that row. */
-  follows?: string;
 }
 
-/** A reference: measured early, again around the rows it brackets, and a last time at the end. */
-interface Reference {
-  id: string;
-  label: string;
-  section: string;
-  run: (again?: Again) => Promise<Row> | Row;
-}
-
-/** The ids of the references whose drift between measurements is reported (in bracketing order). */
+/** The ids of the references whose drift between measurements is reported, and that are measured a last time at the end. */
 export const REFERENCE_IDS = ['tp/tp-to-tp', 'tp/echo-tp', 'memcpy/Buffer.copy/9000'] as const;
-
-function references(): Reference[] {
-  const all: Reference[] = [
-    { id: 'tp/tp-to-tp', section: SECTION.tpOneWay, label: 'testpmd → testpmd', run: (a) => tpToTp(a) },
-    { id: 'tp/echo-tp', section: SECTION.tpEcho, label: 'testpmd ↔ testpmd echo', run: (a) => tpEcho(a) },
-    {
-      id: 'memcpy/Buffer.copy/9000',
-      section: SECTION.memcpy,
-      label: 'memcpy Buffer.copy 9000 B',
-      run: (a) => memcpyRow('Buffer.copy', 9000, a),
-    },
-  ];
-  return REFERENCE_IDS.map((id) => all.find((r) => r.id === id) as Reference);
-}
 
 const TP_ONE_WAY: RatioOf = { ref: 'tp/tp-to-tp', of: 'testpmd→testpmd', bandwidth: false };
 const TP_ECHO: RatioOf = { ref: 'tp/echo-tp', of: 'testpmd echo', bandwidth: false };
+
+/** The id of a memif-ts ↔ memif-ts row. */
+export function memifId(dir: Direction, api: Api, size: number, q: number, bufferSize = BUFFER_SIZE, workers = false) {
+  return `memif/${dir}/${api}/${size}/${q}q${bufferSize === BUFFER_SIZE ? '' : `/b${bufferSize}`}${workers ? '/workers' : ''}`;
+}
+
+/** A row measured again: same figures, the id and scenario of a later measurement. */
+const relabel = (r: Row, again?: Again): Row =>
+  again ? { ...r, id: `${r.id}${again.suffix}`, scenario: `${r.scenario}${again.label}` } : r;
 
 /** The rows of this run, in table order. */
 function catalogue(tp: boolean): Step[] {
   const rows: Step[] = [];
   const add = (step: Omit<Step, 'order'>) => rows.push({ ...step, order: rows.length });
   for (const size of QUICK ? [9000] : [1500, 9000]) {
-    const run = () => memcpyRow('Buffer.copy', size);
+    const run = (a?: Again) => memcpyRow('Buffer.copy', size, a);
     add({ id: `memcpy/Buffer.copy/${size}`, label: `memcpy Buffer.copy ${size} B`, section: SECTION.memcpy, run });
   }
   add({
     id: 'memcpy/Uint8Array.set/9000',
     label: 'memcpy Uint8Array.set 9000 B',
     section: SECTION.memcpy,
-    run: () => memcpyRow('Uint8Array.set', 9000),
+    run: (a) => relabel(memcpyRow('Uint8Array.set', 9000), a),
   });
   const apis: readonly Api[] = QUICK ? ['zc'] : ['copy', 'zc'];
   if (tp) {
-    add({ id: 'tp/tp-to-tp', label: 'testpmd → testpmd', section: SECTION.tpOneWay, run: () => tpToTp() });
+    add({ id: 'tp/tp-to-tp', label: 'testpmd → testpmd', section: SECTION.tpOneWay, run: (a) => tpToTp(a) });
     for (const api of apis) {
       const s = SECTION.tpOneWay;
+      const ratio = TP_ONE_WAY;
+      const label = `memif-ts ${api} → testpmd`;
       add({
         id: `tp/memif-to-tp/${api}`,
-        label: `memif-ts ${api} → testpmd`,
+        label,
         section: s,
-        ratio: TP_ONE_WAY,
-        run: () => memifToTp(api),
+        ratio,
+        run: async (a) => relabel(await memifToTp(api), a),
       });
-      add({
-        id: `tp/tp-to-memif/${api}`,
-        label: `testpmd → memif-ts ${api}`,
-        section: s,
-        ratio: TP_ONE_WAY,
-        run: () => tpToMemif(api),
-      });
+      const back = `testpmd → memif-ts ${api}`;
+      const run = async (a?: Again) => relabel(await tpToMemif(api), a);
+      add({ id: `tp/tp-to-memif/${api}`, label: back, section: s, ratio, run });
     }
-    add({ id: 'tp/echo-tp', label: 'testpmd ↔ testpmd echo', section: SECTION.tpEcho, run: () => tpEcho() });
+    add({ id: 'tp/echo-tp', label: 'testpmd ↔ testpmd echo', section: SECTION.tpEcho, run: (a) => tpEcho(a) });
     for (const api of apis) {
       add({
         id: `tp/echo-memif/${api}`,
         label: `testpmd ↔ memif-ts ${api} echo`,
         section: SECTION.tpEcho,
-        bracket: 'tp/echo-tp',
+        bracket: ['tp/echo-tp'],
         ratio: TP_ECHO,
-        run: () => memifEchoPeer(api),
+        run: async (a) => relabel(await memifEchoPeer(api), a),
       });
     }
   }
@@ -116,118 +102,160 @@ function catalogue(tp: boolean): Step[] {
         id: `vpp/tp/${size}`,
         label: `testpmd → VPP → testpmd ${size} B`,
         section: s,
-        run: () => tpThroughVpp(vppContext(), size),
+        run: async (a) => relabel(await tpThroughVpp(vppContext(), size), a),
       });
       add({
         id: `vpp/memif/zc/${size}`,
         label: `memif-ts zc → VPP → memif-ts ${size} B`,
         section: s,
         ratio: { ref: `vpp/tp/${size}`, of: 'testpmd → VPP → testpmd', bandwidth: false },
-        run: () => memifThroughVpp(vppContext(), size, 'zc'),
+        run: async (a) => relabel(await memifThroughVpp(vppContext(), size, 'zc'), a),
       });
     }
   }
-  const pair = (dir: Direction, api: Api, size: number, q: number, bufferSize = BUFFER_SIZE) => {
-    const b = bufferSize === BUFFER_SIZE ? '' : `/b${bufferSize}`;
-    // 64 B against testpmd (one-way or echo); larger frames against a memcpy of the same size, in Gbit/s.
-    const ratio: RatioOf =
-      size === 64
-        ? dir === 'echo'
-          ? TP_ECHO
-          : TP_ONE_WAY
-        : { ref: `memcpy/Buffer.copy/${size}`, of: 'Buffer.copy', bandwidth: true };
-    // The rows the targets are read from are measured right next to their reference.
-    let bracket: string | undefined;
-    if (size === 64 && q === 1 && bufferSize === BUFFER_SIZE) bracket = dir === 'echo' ? 'tp/echo-tp' : 'tp/tp-to-tp';
-    if (size === 9000 && q === 1 && api === 'zc' && dir !== 'echo') bracket = 'memcpy/Buffer.copy/9000';
+  const pair = (dir: Direction, api: Api, size: number, q: number, bufferSize = BUFFER_SIZE, workers = false) => {
+    const id = memifId(dir, api, size, q, bufferSize, workers);
+    const one = memifId(dir, api, size, 1, bufferSize);
+    // 2 queues (in one thread or on workers): against the same row with 1 queue, measured on both
+    // sides of it. 1 queue, 64 B: against testpmd; larger frames: against a memcpy of the same size, in Gbit/s.
+    let ratio: RatioOf;
+    const bracket: string[] = [];
+    if (q > 1) {
+      // On workers: against the 1-queue measurement just before it only (not a target).
+      ratio = { ref: one, of: '1 queue', bandwidth: false };
+      if (!workers) bracket.push(one);
+    } else if (size === 64) {
+      ratio = dir === 'echo' ? TP_ECHO : TP_ONE_WAY;
+      if (bufferSize === BUFFER_SIZE) bracket.push(ratio.ref);
+    } else {
+      ratio = { ref: `memcpy/Buffer.copy/${size}`, of: 'Buffer.copy', bandwidth: true };
+      // The 9,000-byte targets are read against Buffer.copy, the 1,500-byte copy-API ones against zero-copy.
+      if (size === 9000 && dir !== 'echo') bracket.push(ratio.ref);
+      if (size === 1500 && dir !== 'echo' && api === 'copy') bracket.push(memifId(dir, 'zc', size, 1));
+    }
+    const w = workers ? ' workers' : '';
     add({
-      id: `memif/${dir}/${api}/${size}/${q}q${b}`,
-      label: `memif ${dir} ${api} ${size} B ${q}q${b}`,
+      id,
+      label: `memif ${dir} ${api} ${size} B ${q}q${bufferSize === BUFFER_SIZE ? '' : ` b${bufferSize}`}${w}`,
       section: SECTION.memif,
-      ...(bracket ? { bracket } : {}),
+      bracket,
       ratio,
-      run: () => memifRow(dir, api, size, q, bufferSize),
+      run: async (a) => relabel(await memifRow(dir, api, size, q, bufferSize, workers), a),
     });
   };
   if (QUICK) {
-    for (const api of ['copy', 'zc'] as const) {
-      pair('s2m', api, 64, 1);
-      pair('m2s', api, 64, 1);
-    }
-    pair('echo', 'zc', 64, 1);
+    for (const dir of ['s2m', 'm2s'] as const) for (const api of ['zc', 'copy'] as const) pair(dir, api, 64, 1);
+    pair('m2s', 'zc', 64, 2);
+    pair('m2s', 'zc', 64, 2, BUFFER_SIZE, true);
+    for (const api of ['zc', 'copy'] as const) pair('echo', api, 64, 1);
     pair('s2m', 'zc', 9000, 1);
     pair('s2m', 'zc', 9000, 1, JUMBO_BUFFER_SIZE);
   } else {
+    // Each 2-queue row right after its 1-queue row, zero-copy before copy (the copy API's
+    // 1,500-byte targets are read against zero-copy).
     for (const size of [64, 1500, 9000]) {
-      for (const q of [1, 2]) {
-        for (const api of ['copy', 'zc'] as const) {
-          for (const dir of ['s2m', 'm2s', 'echo'] as const) pair(dir, api, size, q);
+      for (const dir of ['s2m', 'm2s', 'echo'] as const) {
+        for (const api of ['zc', 'copy'] as const) {
+          pair(dir, api, size, 1);
+          pair(dir, api, size, 2);
+          // Each queue driven by its own worker thread (handOff), in both processes.
+          if (size === 64 && api === 'zc') pair(dir, api, size, 2, BUFFER_SIZE, true);
         }
       }
     }
     // Jumbo frames as VPP and DPDK set them up: one 9,216-byte buffer per 9,000-byte frame.
-    for (const api of ['copy', 'zc'] as const) {
-      for (const dir of ['s2m', 'm2s', 'echo'] as const) pair(dir, api, 9000, 1, JUMBO_BUFFER_SIZE);
+    for (const dir of ['s2m', 'm2s', 'echo'] as const) {
+      for (const api of ['zc', 'copy'] as const) pair(dir, api, 9000, 1, JUMBO_BUFFER_SIZE);
     }
   }
   const latency = SECTION.latency;
-  add({ id: 'latency/interrupt', label: 'latency interrupt', section: latency, run: () => latencyRow('interrupt') });
-  add({ id: 'latency/polling', label: 'latency polling', section: latency, run: () => latencyRow('polling') });
+  add({ id: 'latency/eventfd-floor', label: 'eventfd floor', section: latency, run: (a) => eventfdFloorRow(a) });
+  add({
+    id: 'latency/interrupt',
+    label: 'latency interrupt',
+    section: latency,
+    bracket: ['latency/eventfd-floor'],
+    ratio: { ref: 'latency/eventfd-floor', of: 'eventfd floor', bandwidth: false },
+    run: async (a) => relabel(await latencyRow('interrupt'), a),
+  });
+  add({
+    id: 'latency/polling',
+    label: 'latency polling',
+    section: latency,
+    run: async (a) => relabel(await latencyRow('polling'), a),
+  });
   return rows;
 }
 
+/** The rows `--only` asks for, and every row their brackets and ratios need. */
+function selected(rows: Step[]): Step[] {
+  if (!ONLY) return rows;
+  const only = ONLY;
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const keep = new Set<string>();
+  const need = (id: string) => {
+    const r = byId.get(id);
+    if (!r || keep.has(id)) return;
+    keep.add(id);
+    for (const b of r.bracket ?? []) need(b);
+    if (r.ratio) need(r.ratio.ref);
+  };
+  for (const r of rows) if (only.test(r.id)) need(r.id);
+  return rows.filter((r) => keep.has(r.id));
+}
+
 /**
- * The steps of the run, in the order to measure them: the memcpy rows; then for each reference,
- * the rows it brackets, each between two measurements of it (the host's speed changes by itself
- * within seconds: a ratio holds only next to its reference); then the rest in table order; then
- * (full run) the references a last time. --quick measures each reference once, to stay near 30 s.
+ * The steps of the run, in the order to measure them: the memcpy rows; then every row in table
+ * order, each between two measurements of the rows in its bracket (the host's speed changes by
+ * itself within seconds: a ratio holds only next to its reference). A measurement taken right
+ * after one row serves as the "before" of the next row that needs it. Then (full run) the
+ * references a last time. --quick measures what a row needs only before it, to stay near 45 s.
  */
 export function plan(): Step[] {
-  const tp = testpmdAvailable();
-  const rows = catalogue(tp);
-  const refs = references().filter((r) => tp || !r.id.startsWith('tp/'));
+  const rows = selected(catalogue(testpmdAvailable()));
+  const byId = new Map(rows.map((r) => [r.id, r]));
   const exec: Step[] = [];
-  const push = (s: Step) => {
-    if (!exec.includes(s)) exec.push(s);
-  };
-  for (const s of rows) if (s.section === SECTION.memcpy) push(s);
-  let n = 0;
-  for (const ref of refs) {
-    const first = rows.find((x) => x.id === ref.id);
-    if (!first) continue;
-    const again = (after: string | undefined) => {
-      const suffix = `#n${++n}`;
-      const label = after ? ` (again, after ${after})` : ' (again, before the rows below it)';
-      exec.push({
-        id: `${ref.id}${suffix}`,
-        label: `${ref.label} again`,
-        section: ref.section,
-        order: first.order + n / 1000, // in the table: with the reference's first measurement
-        ...(after ? { follows: after } : {}),
-        run: () => ref.run({ suffix, label }),
-      });
-    };
-    // The first bracketed row needs a measurement just before it too: the reference's first one,
-    // unless that was taken earlier in the run.
-    if (!exec.includes(first)) exec.push(first);
-    else if (!QUICK) again(undefined);
-    for (const x of rows) {
-      if (x.bracket !== ref.id || exec.includes(x)) continue;
-      exec.push(x);
-      if (!QUICK) again(x.id);
+  const times = new Map<string, number>();
+  let fresh = new Set<string>();
+  let again = 0;
+  const measure = (id: string, after?: string) => {
+    const row = byId.get(id);
+    if (!row) return;
+    if (!times.has(id)) {
+      runRow(row);
+      return;
     }
-  }
-  for (const s of rows) push(s);
+    times.set(id, (times.get(id) ?? 0) + 1);
+    const suffix = `#n${++again}`;
+    const label = after ? ` (again, after ${after})` : ' (again, before the row below it)';
+    exec.push({
+      ...row,
+      id: `${id}${suffix}`,
+      label: `${row.label} again`,
+      order: row.order + again / 10_000, // in the table: with the row's first measurement
+      run: () => row.run({ suffix, label }),
+    });
+    fresh.add(id);
+  };
+  const runRow = (x: Step) => {
+    if (times.has(x.id)) return;
+    for (const b of x.bracket ?? []) if (!fresh.has(b) && !(QUICK && times.has(b))) measure(b);
+    times.set(x.id, 1);
+    exec.push(x);
+    fresh = new Set([x.id]);
+    if (!QUICK) for (const b of x.bracket ?? []) measure(b, x.id);
+  };
+  for (const r of rows) if (r.section === SECTION.memcpy) runRow(r);
+  for (const r of rows) runRow(r);
   if (!QUICK) {
-    for (const [k, ref] of refs.entries()) {
+    for (const [k, id] of REFERENCE_IDS.entries()) {
+      const ref = byId.get(id);
+      if (!ref) continue;
       const suffix = '#3';
       const run = () => ref.run({ suffix, label: ' (again, at the end)' });
       const order = rows.length + k; // in the table: after every other row
-      exec.push({ id: `${ref.id}${suffix}`, label: `${ref.label}${suffix}`, section: ref.section, order, run });
+      exec.push({ ...ref, id: `${id}${suffix}`, label: `${ref.label}${suffix}`, order, run });
     }
   }
-  if (!ONLY) return exec;
-  const only = ONLY;
-  const kept = new Set(exec.filter((x) => !x.follows && only.test(x.id)).map((x) => x.id));
-  return exec.filter((x) => kept.has(x.id) || (x.follows !== undefined && kept.has(x.follows)));
+  return exec;
 }

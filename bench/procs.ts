@@ -94,13 +94,13 @@ export function pinSelf(core: number): Placement {
   }
 }
 
-/** Spawns `cmd args`, pinned to `core` through taskset when `pin`; killed on cleanup. */
+/** Spawns `cmd args`, pinned to `core` through taskset when `pin`; killed on cleanup. A number in `stdio` is an fd the child inherits at that index. */
 export function spawnPinned(
   pin: boolean,
   core: number,
   cmd: string,
   args: string[],
-  stdio: ('ignore' | 'inherit' | 'pipe' | 'ipc')[],
+  stdio: ('ignore' | 'inherit' | 'pipe' | 'ipc' | number)[],
 ): { proc: ChildProcess; cleanup: () => void } {
   const proc = pin ? spawn('taskset', ['-c', String(core), cmd, ...args], { stdio }) : spawn(cmd, args, { stdio });
   const cleanup = onCleanup(() => {
@@ -112,21 +112,45 @@ export function spawnPinned(
 
 // ---- the machine ----
 
-/** CPU time of the whole machine from /proc/stat, in ticks: steal (taken by the hypervisor) and all. */
-export function cpuTicks(): { steal: number; total: number } {
+/** CPU time from /proc/stat, in ticks: steal (taken by the hypervisor), busy (not idle) and all; `own`: this process and its waited-for children (/proc/self/stat). */
+export interface Ticks {
+  steal: number;
+  busy: number;
+  total: number;
+  own: number;
+}
+
+export function cpuTicks(): Ticks {
+  const t: Ticks = { steal: 0, busy: 0, total: 0, own: 0 };
   try {
     const v = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
     // user nice system idle iowait irq softirq steal (guest time is already in user)
-    return { steal: v[7] ?? 0, total: v.slice(0, 8).reduce((a, b) => a + b, 0) };
+    t.steal = v[7] ?? 0;
+    t.total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+    t.busy = t.total - (v[3] ?? 0) - (v[4] ?? 0) - t.steal;
+    // utime stime cutime cstime: fields 14-17, counted after the ")" that ends the command name.
+    const f = readFileSync('/proc/self/stat', 'utf8').split(')').pop()?.trim().split(/\s+/) ?? [];
+    t.own = [11, 12, 13, 14].reduce((a, i) => a + (Number(f[i]) || 0), 0);
   } catch {
-    return { steal: 0, total: 0 };
+    // not Linux's /proc: report zeros
   }
+  return t;
 }
 
 /** Steal between two cpuTicks() readings, in % of all CPU time. */
-export function stealPercent(a: { steal: number; total: number }, b: { steal: number; total: number }): number {
+export function stealPercent(a: Ticks, b: Ticks): number {
   const total = b.total - a.total;
   return total > 0 ? ((b.steal - a.steal) / total) * 100 : 0;
+}
+
+/**
+ * CPU time the rest of the machine used between two readings, in % of all CPU time (100 % = every
+ * core busy): busy time less this process's and its finished children's (the memif-ts children,
+ * testpmd and VPP are waited for when their row ends; one still running is counted as "other").
+ */
+export function othersPercent(a: Ticks, b: Ticks): number {
+  const total = b.total - a.total;
+  return total > 0 ? Math.max(0, ((b.busy - a.busy - (b.own - a.own)) / total) * 100) : 0;
 }
 
 export interface MachineInfo {

@@ -6,22 +6,23 @@
 // This file runs the plan (plan.ts) step by step under the time bounds; the rows are measured in
 // measure-memif.ts, measure-testpmd.ts and vpp.ts, read together in report.ts, formatted in table.ts.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sweepStale, testpmdAvailable } from '../peers/testpmd.js';
 import { plan } from './plan.js';
-import { calibrate } from './probe.js';
+import { calibrate, objectBytes } from './probe.js';
 import {
   cleanupAll,
   cpuTicks,
   installExitHandlers,
   machineInfo,
   onCleanup,
+  othersPercent,
   pinSelf,
   stealPercent,
   withTimeout,
 } from './procs.js';
-import { addRatios, driftWarnings, median, targets } from './report.js';
+import { addRatios, driftWarnings, median } from './report.js';
 import {
   BOUND_MS,
   CORE_CHILD,
@@ -38,6 +39,7 @@ import {
   where,
 } from './settings.js';
 import { formatReport, type Report, type Row } from './table.js';
+import { targets } from './targets.js';
 
 /** A fresh folder for the sockets, removed on cleanup. */
 function freshTmp(): void {
@@ -55,6 +57,7 @@ async function main(): Promise<number> {
   sweepStale();
   freshTmp();
   await calibrate();
+  const oneObject = objectBytes();
   const rows: Row[] = [];
   const steps = plan();
   const flags = process.argv.slice(2).join(' ');
@@ -64,6 +67,7 @@ async function main(): Promise<number> {
       : `memif-ts processes NOT PINNED (${placement.reason}); testpmd lcores as with pinning`) +
     (testpmdAvailable() ? '' : '; dpdk-testpmd NOT FOUND: testpmd rows left out (apt-get install dpdk-dev)');
   const runStart = cpuTicks();
+  const loadStart = loadavg()[0];
   const report = (): Report => ({
     meta: {
       ...meta,
@@ -75,10 +79,12 @@ async function main(): Promise<number> {
         (REPEAT > 1 ? `; every row measured ${REPEAT} times, median kept` : ''),
       durationSec: (Date.now() - t0) / 1000,
       steal: stealPercent(runStart, cpuTicks()),
+      others: othersPercent(runStart, cpuTicks()),
+      load: [loadStart, loadavg()[0]],
       warnings: driftWarnings(rows),
     },
     rows,
-    targets: targets(rows),
+    targets: targets(rows, oneObject),
   });
   const finish = (aborted?: string): number => {
     if (process.stderr.isTTY && !VERBOSE) process.stderr.write('\r\x1b[K');
@@ -105,7 +111,9 @@ async function main(): Promise<number> {
       const runs: Row[] = [];
       for (let k = 0; k < REPEAT; k++) runs.push(await withTimeout(Promise.resolve(step.run()), ROW_MS, step.label));
       row = median(runs);
-      row.steal = stealPercent(ticks, cpuTicks());
+      const end = cpuTicks();
+      row.steal = stealPercent(ticks, end);
+      row.others = othersPercent(ticks, end);
       if (row.steal >= 1) row.notes = `${row.notes ? `${row.notes}; ` : ''}CPU steal ${row.steal.toFixed(0)} %`;
       progress(
         `[${n}] ${step.label}: ${row.mpps?.toFixed(2) ?? ''} Mpps ${row.rtt ? `p50 ${row.rtt.p50.toFixed(1)} µs` : ''}`,

@@ -24,14 +24,14 @@ export const JSON_PATH = args.json;
 export const ONLY = args.only ? new RegExp(args.only) : undefined;
 /** Each row is measured this many times; the table keeps the median. */
 export const REPEAT = Math.max(1, Math.floor(Number(args.repeat)) || 1);
-export const WARM_MS = QUICK ? 300 : 500;
-export const MEASURE_MS = QUICK ? 1000 : 2000;
+export const WARM_MS = QUICK ? 300 : 400;
+export const MEASURE_MS = QUICK ? 1000 : 1500;
 export const RTTS = QUICK ? 2_000 : 20_000;
 export const RTT_WARMUP = QUICK ? 200 : 1_000;
 /** Echo: packets in flight per queue (as testpmd's `start tx_first 16`: 16 bursts of 32). */
 export const WINDOW = 512;
 /** The whole run is cut at this bound (children and testpmd killed, the rows so far printed). */
-export const BOUND_MS = (QUICK ? 90_000 : 330_000) * REPEAT;
+export const BOUND_MS = (QUICK ? 150_000 : 720_000) * REPEAT;
 /** One row may take this long. */
 export const ROW_MS = 30_000;
 /** Cores: the parent (master; orchestrator) and testpmd's forwarding lcore on 0, memif-ts children on 1. */
@@ -93,7 +93,7 @@ export const SECTION = {
     return `memif-ts ↔ memif-ts${pinNote('master: parent on core 0, slave: child on core 1')}`;
   },
   get latency() {
-    return 'round trip, one packet in flight, memif-ts ↔ memif-ts (copy API, 64 B, 1 queue)';
+    return 'round trip, one packet in flight (memif-ts ↔ memif-ts: copy API, 64 B, 1 queue), and its floor';
   },
   get tpOneWay() {
     return `one-way with testpmd, 64 B, 1 queue${pinNote('testpmd forwarding on core 0, memif-ts on core 1')}`;

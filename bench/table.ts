@@ -33,6 +33,8 @@ export interface Row {
   seq?: number;
   /** CPU steal (hypervisor) while the row ran, % of all CPU time. */
   steal?: number;
+  /** CPU time other processes used while the row ran, % of all CPU time (procs.ts othersPercent). */
+  others?: number;
 }
 
 export interface Target {
@@ -55,6 +57,10 @@ export interface Report {
     durationSec: number;
     /** CPU steal over the whole run, %. */
     steal: number;
+    /** CPU time used by processes other than the benchmark's over the run, % of all CPU time. */
+    others: number;
+    /** 1-minute load average at the start and at the end. */
+    load: [number, number];
     warnings: string[];
   };
   rows: Row[];
@@ -127,6 +133,8 @@ export function formatReport(rep: Report): string {
     `CPU ${m.cpu}, ${m.cores} cores, kernel ${m.kernel}; Node ${m.node}; DPDK ${m.dpdk}`,
     `placement: ${m.placement}`,
     `windows: ${m.windows}; flags: ${m.flags || '(none)'}; took ${m.durationSec.toFixed(0)} s; CPU steal ${m.steal.toFixed(1)} %`,
+    `load: other processes used ${m.others.toFixed(0)} % of the machine's CPU time during the run; 1-minute load average ${m.load[0].toFixed(1)} at the start, ${m.load[1].toFixed(1)} at the end` +
+      (m.others >= 10 ? ' — the machine was shared: rates and ratios are not those of a quiet host' : ''),
     ...m.warnings.map((w) => `WARNING: ${w}`),
     '',
   ];

@@ -1,6 +1,7 @@
 // What one side of a benchmark scenario does (WorkSpec), what it reports (WorkResult), how the
 // parent steers it while it runs (Control), and the constants of the packet loops. The loops
 // themselves are in loops.ts, their clock, yield and measured window in probe.ts, the frames in frames.ts.
+import type { Memif } from 'memif-ts';
 import type { HeapStat } from './probe.js';
 
 export type Api = 'copy' | 'zc';
@@ -27,7 +28,15 @@ export interface WorkSpec {
   warmup: number;
   /** The slave's buffer size (both ends' buffers): how many buffers a frame takes. */
   bufferSize: number;
+  /** Each queue driven by its own worker thread (handOff / WorkerQueue; workers.ts), not by the main thread. */
+  workers?: boolean;
 }
+
+/**
+ * What the one-way and echo loops use of an interface: a Memif, or one queue of a WorkerQueue
+ * pair seen through the same calls (queue-worker.ts).
+ */
+export type Port = Pick<Memif, 'txAlloc' | 'txBurst' | 'rxBurst' | 'rxBurstZeroCopy' | 'connected'>;
 
 /** Set from outside (IPC or the parent's own logic) while a loop runs. */
 export class Control {
