@@ -15,6 +15,17 @@ export const MAX_LOG2_RING_SIZE = 14;
 export const MAX_REGION_INDEX = 255;
 /** Most queues per direction (§4). */
 export const MAX_QUEUES = 255;
+/**
+ * The largest buffer any memif peer uses: libmemif, DPDK and VPP keep buffer sizes in 16 bits, and
+ * so does our `bufferSize`. A descriptor longer than this is a peer's lie, not a packet.
+ */
+export const MAX_BUFFER_SIZE = 65535;
+/**
+ * The most bytes one rx burst takes out of the ring (whole packets; a burst stops before the packet
+ * that would pass it), and so the largest packet accepted: it bounds what one copy-API burst
+ * allocates, whatever a peer's descriptors claim.
+ */
+export const MAX_RX_BURST_BYTES = 16 * 1024 * 1024;
 /** Size of the secret field, including its terminating NUL (§5.4). */
 export const SECRET_FIELD_SIZE = 24;
 /** Size of name and if_name fields, including the NUL (§5.3, §5.7). */

@@ -2,7 +2,7 @@
 // the slave's descriptors after checking each against the regions; a slave receives on its M2S
 // ring from its own buffers and refills it (§8.2, §8.3). Packets come back as Buffers the caller
 // owns; chains are reassembled, and a chain cut at the published index waits for the next burst.
-import { DESC_FLAG_NEXT, RING_FLAG_MASK_INT } from '../constants.js';
+import { DESC_FLAG_NEXT, MAX_BUFFER_SIZE, MAX_RX_BURST_BYTES, RING_FLAG_MASK_INT } from '../constants.js';
 import { StateError } from '../errors.js';
 import type { NativePoller } from '../native.js';
 import { Desc16, Desc32, inRegions } from '../shm/descriptor.js';
@@ -240,6 +240,14 @@ export class RxQueue {
             nc = nextStart;
             break packet;
           }
+          if (length > MAX_BUFFER_SIZE) {
+            this.#setFault(
+              `S2M ring ${this.id} slot ${slot}: length ${length} is longer than any memif buffer (${MAX_BUFFER_SIZE})`,
+            );
+            seg = start;
+            nc = nextStart;
+            break packet;
+          }
         } else {
           offset = base + slot * B;
           if (length > B) {
@@ -259,6 +267,15 @@ export class RxQueue {
         // A DPDK 22.11 client does not rewrite flags on a packet's first descriptor: the NEXT bits
         // we consume are cleared on release, so no stale one merges later frames (peers.md).
         if (master) nextSlots[nc++] = slot;
+      }
+      if (bytes + total > MAX_RX_BURST_BYTES) {
+        // Stop before this packet; alone, it is larger than any burst may hold: the peer lies.
+        if (packets === 0) {
+          this.#setFault(`ring ${this.id}: a packet of ${total} bytes, more than ${MAX_RX_BURST_BYTES} accepted`);
+        }
+        seg = start;
+        nc = nextStart;
+        break;
       }
       cur = (cur + n) & 0xffff;
       consumed += n;

@@ -94,6 +94,50 @@ describe('descriptors from a bad slave', () => {
     });
   }
 
+  // A slave with 65,535-byte buffers has a region large enough for descriptors that are inside it
+  // and still lies: longer than any memif buffer, or a chain of them larger than a burst may hold.
+  // Both used to reach the copy API's allocation (a throw that left the ring wedged, or gigabytes).
+  const big: [string, (s: ScriptedSlave) => void, RegExp][] = [
+    [
+      'a length inside the region but longer than any memif buffer',
+      (s) => s.publishS2M(0, { offset: s.layout?.buffersOffset ?? 0, length: 0x7ff00 }, 1),
+      /longer than any memif buffer \(65535\)/,
+    ],
+    [
+      'a chain of 65,535-byte buffers larger than a burst may hold (16 MiB)',
+      (s) => {
+        const at = s.layout?.buffersOffset ?? 0;
+        for (let k = 0; k < 300; k++)
+          s.publishS2M(k, { flags: k < 299 ? 1 : 0, offset: at + k * 65535, length: 65535 }, 0);
+        s.publishS2M(299, { offset: at + 299 * 65535, length: 65535 }, 300);
+      },
+      /a packet of 19660500 bytes, more than 16777216 accepted/,
+    ],
+  ];
+  for (const [i, [name, misbehave, reason]] of big.entries()) {
+    test(name, { timeout: 20_000 }, async () => {
+      const path = tmp.socket(`big-${i}.sock`);
+      const master = await Memif.create({ role: 'master', socketPath: path, log2RingSize: 9 });
+      master.on('interrupt', (q) => master.rxBurst(q));
+      const bad = new ScriptedSlave(path);
+      try {
+        await bad.handshake({ log2RingSize: 9, bufferSize: 65535 });
+        await master.waitForConnect();
+        const down = once(master, 'disconnect') as Promise<[DisconnectInfo]>;
+        misbehave(bad);
+        const [info] = await down;
+        assert.equal(info.error.errorName, 'MEMIF_ERR_MFMSG');
+        assert.match(info.reason, reason);
+        assert.equal(master.details().faults, 1);
+        assert.equal(master.connected, false);
+        await roundTrip(bystander, goodSlave, `still here after: ${name}`);
+      } finally {
+        bad.close();
+        await master.close();
+      }
+    });
+  }
+
   test('the victim accepts a good slave again afterwards', { timeout: 20_000 }, async () => {
     const slave = await Memif.create({ role: 'slave', socketPath, id: 0, log2RingSize: 4 });
     try {
