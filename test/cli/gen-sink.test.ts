@@ -118,6 +118,25 @@ describe('memif gen → memif sink', () => {
     assert.equal(gen.refused, 0);
   });
 
+  test('sink --count stops at exactly N when frames already wait as it starts reading', {
+    timeout: 60_000,
+  }, async () => {
+    // gen (master, first) fills the ring the moment the slave connects; sink then reaches its
+    // count inside its first poll, which runs before driveRx() has returned.
+    const socket = tmp.socket(`gs-${Math.random().toString(36).slice(2)}.sock`);
+    const link = ['--socket', socket, '--connect-timeout', '20', '--json'];
+    const gen = startCli(['gen', '--role', 'master', '--count', '10', '--linger', '60', ...link]);
+    await new Promise((r) => setTimeout(r, 300)); // the master listens (a slave would retry anyway)
+    const sink = startCli(['sink', '--role', 'slave', '--count', '5', ...link]);
+    const sinkExit = await sink.exited;
+    await gen.stop();
+    assert.equal(sinkExit.code, 0, sinkExit.stderr);
+    const summary = lastJson<SinkSummary>(sinkExit);
+    assert.equal(summary.type, 'summary');
+    assert.equal(summary.received, 5); // --count N counts exactly N frames, the rest of a burst is dropped
+    assert.equal(summary.genFrames, 5);
+  });
+
   test('2 queues, IMIX, both roles', { timeout: 60_000 }, async () => {
     for (const genRole of ['slave', 'master'] as const) {
       const { gen, sink } = await genToSink({ genRole, count: 12_000, gen: ['--imix'], common: ['--queues', '2'] });
