@@ -124,7 +124,10 @@ async function runGen(ctx: Context): Promise<number> {
     const offsets = tx.bufOffset;
     let region = -1;
     let b: Uint8Array | undefined;
-    for (; n < tx.count; n++) {
+    // up to want × segments buffers were granted; when frames fit one buffer each (a slave offering
+    // buffers bigger than --buffer-size), only `want` of them may be filled.
+    const room = Math.min(tx.count, want);
+    for (; n < room; n++) {
       const { bytes: frame, base } = tpl[p] as GenTemplate;
       const len = frame.length;
       if (len > cap[n]) break; // a chain: the slow path below
@@ -140,7 +143,7 @@ async function runGen(ctx: Context): Promise<number> {
       if (++p === tpl.length) p = 0;
     }
     let sent: number;
-    if (n === tx.count || n > 0) {
+    if (n === room || n > 0) {
       sent = tx.commit(n);
     } else {
       // The first frame does not fit one buffer: push whole frames, chained over buffers.
@@ -159,7 +162,7 @@ async function runGen(ctx: Context): Promise<number> {
     c.txPackets += sent;
     c.txBytes += bytes;
     // Flat out, a ring with no room at all is waited on, not refused.
-    if (sent > 0 || rate !== undefined) c.refused += want - sent;
+    if (sent > 0 || rate !== undefined) c.refused += Math.max(0, want - sent);
     return sent;
   };
 

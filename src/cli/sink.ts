@@ -86,7 +86,12 @@ async function runSink(ctx: Context): Promise<number> {
   const started = performance.now();
   let first = 0;
   let last = 0;
-  const driver = driveRx(memif, ctx.shared.rxMode, ctx.signal, (q) => {
+  let driver: ReturnType<typeof driveRx> | undefined;
+  // Set when the count is reached; poll may run inside driveRx() itself (frames already waiting),
+  // before `driver` is assigned.
+  let stopped = false;
+  driver = driveRx(memif, ctx.shared.rxMode, ctx.signal, (q) => {
+    if (stopped) return false;
     const rx = memif.rxBurstZeroCopy(q, 256);
     const n = rx.count;
     if (n === 0) {
@@ -165,12 +170,14 @@ async function runSink(ctx: Context): Promise<number> {
     c.rxPackets += m;
     rx.release();
     if (count !== undefined && c.rxPackets >= count) {
-      driver.stop();
+      stopped = true;
+      driver?.stop();
       return false;
     }
     return n === 256;
   });
-  const timer = durationS === undefined ? undefined : setTimeout(() => driver.stop(), durationS * 1000);
+  if (stopped) driver.stop();
+  const timer = durationS === undefined ? undefined : setTimeout(() => driver?.stop(), durationS * 1000);
   await driver.done;
   if (timer) clearTimeout(timer);
   const seconds = (performance.now() - started) / 1000;

@@ -40,12 +40,27 @@ function lastJson<T>(e: Exit): T {
 }
 
 /** Runs sink (first, as it may be the master) and gen; returns both summaries. */
-async function genToSink(opts: { genRole: 'master' | 'slave'; count: number; gen: string[]; common?: string[] }) {
+async function genToSink(opts: {
+  genRole: 'master' | 'slave';
+  count: number;
+  gen: string[];
+  sink?: string[];
+  common?: string[];
+}) {
   const socket = tmp.socket(`gs-${Math.random().toString(36).slice(2)}.sock`);
   const link = ['--socket', socket, '--connect-timeout', '20', '--json', ...(opts.common ?? [])];
   const sinkRole = opts.genRole === 'master' ? 'slave' : 'master';
   const genArgs = ['gen', '--role', opts.genRole, '--count', String(opts.count), ...opts.gen, ...link];
-  const sinkArgs = ['sink', '--role', sinkRole, '--count', String(opts.count), '--check', ...link];
+  const sinkArgs = [
+    'sink',
+    '--role',
+    sinkRole,
+    '--count',
+    String(opts.count),
+    '--check',
+    ...(opts.sink ?? []),
+    ...link,
+  ];
   const first = startCli(opts.genRole === 'master' ? genArgs : sinkArgs);
   await new Promise((r) => setTimeout(r, 300)); // the master listens (a slave would retry anyway)
   const second = startCli(opts.genRole === 'master' ? sinkArgs : genArgs);
@@ -85,6 +100,41 @@ describe('memif gen → memif sink', () => {
     const { gen, sink } = await genToSink({ genRole: 'master', count: 5_000, gen: ['--size', '3000'] });
     assertIntact(gen, sink, 5_000, 1);
     assert.equal(sink.bytes, 5_000 * 3000);
+  });
+
+  test('gen master sends exactly --count when the slave offers bigger buffers than --buffer-size', {
+    timeout: 60_000,
+  }, async () => {
+    // gen assumes 2048-byte buffers, so a 3000-byte frame needs 2 of them and it asks for 2 per
+    // frame; the slave's 4096-byte buffers hold one frame each, and gen used to fill every granted
+    // buffer with a frame: 20 sent for --count 10, "-10 refused".
+    const { gen, sink } = await genToSink({
+      genRole: 'master',
+      count: 10,
+      gen: ['--size', '3000'],
+      sink: ['--buffer-size', '4096'],
+    });
+    assertIntact(gen, sink, 10, 1);
+    assert.equal(gen.refused, 0);
+  });
+
+  test('sink --count stops at exactly N when frames already wait as it starts reading', {
+    timeout: 60_000,
+  }, async () => {
+    // gen (master, first) fills the ring the moment the slave connects; sink then reaches its
+    // count inside its first poll, which runs before driveRx() has returned.
+    const socket = tmp.socket(`gs-${Math.random().toString(36).slice(2)}.sock`);
+    const link = ['--socket', socket, '--connect-timeout', '20', '--json'];
+    const gen = startCli(['gen', '--role', 'master', '--count', '10', '--linger', '60', ...link]);
+    await new Promise((r) => setTimeout(r, 300)); // the master listens (a slave would retry anyway)
+    const sink = startCli(['sink', '--role', 'slave', '--count', '5', ...link]);
+    const sinkExit = await sink.exited;
+    await gen.stop();
+    assert.equal(sinkExit.code, 0, sinkExit.stderr);
+    const summary = lastJson<SinkSummary>(sinkExit);
+    assert.equal(summary.type, 'summary');
+    assert.equal(summary.received, 5); // --count N counts exactly N frames, the rest of a burst is dropped
+    assert.equal(summary.genFrames, 5);
   });
 
   test('2 queues, IMIX, both roles', { timeout: 60_000 }, async () => {
