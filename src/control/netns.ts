@@ -1,7 +1,7 @@
 // The `netns` option: opens a network namespace file for the duration of one native call that
 // creates a socket (or a TAP device) inside it (native/netns.cc), and closes it on every path.
 // Also the one helper that opens a control socket, listening or connecting, in any namespace.
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, constants, openSync } from 'node:fs';
 import { SystemError } from '../errors.js';
 import type { NativeBinding } from '../native.js';
 
@@ -27,7 +27,9 @@ export function inNetns<T>(netns: string | undefined, fn: (nsFd: number) => T): 
   const label = netns === path ? path : `${JSON.stringify(netns)} (${path})`;
   let nsFd: number;
   try {
-    nsFd = openSync(path, 'r');
+    // O_NONBLOCK: a FIFO given by mistake must not block the event loop in open(); the flag does
+    // nothing to a namespace file, and setns() then refuses whatever is not one.
+    nsFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK); // libuv adds O_CLOEXEC
   } catch (err) {
     const e = errnoOf(err);
     if (e === undefined) throw err;

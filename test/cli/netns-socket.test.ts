@@ -3,7 +3,10 @@
 // abstract socket, which exists only in that namespace; our side reaches it only through `netns`.
 // Bytes are compared both ways. A missing or wrong namespace is a typed error, with no fd left open.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Memif, type MemifOptions, SystemError } from '../../src/index.js';
@@ -127,12 +130,16 @@ describe('netns: control socket in another network namespace', { skip }, () => {
   });
 
   test('a missing or wrong namespace is a typed error, and no fd stays open', T, async () => {
+    // A FIFO: open() of one for reading used to wait for a writer, for ever, on the event loop.
+    const fifo = join(mkdtempSync(join(tmpdir(), 'memif-netns-fifo-')), 'fifo');
+    execFileSync('mkfifo', [fifo]);
     await settle();
     const before = snapshot();
     const cases: [string, RegExp, string][] = [
       ['memif-ts-no-such-ns', /no network namespace "memif-ts-no-such-ns"/, 'MEMIF_ERR_NO_FILE'],
       ['/proc/self/ns/uts', /is not a network namespace/, 'MEMIF_ERR_SYSCALL'],
       ['/etc/hostname', /is not a network namespace/, 'MEMIF_ERR_SYSCALL'],
+      [fifo, /is not a network namespace/, 'MEMIF_ERR_SYSCALL'],
     ];
     for (const [netns, message, errorName] of cases) {
       for (const role of ['master', 'slave'] as const) {
@@ -146,5 +153,6 @@ describe('netns: control socket in another network namespace', { skip }, () => {
     }
     await settle();
     assert.deepEqual(newFds(before, snapshot()), []);
+    rmSync(dirname(fifo), { recursive: true, force: true });
   });
 });
