@@ -1,6 +1,7 @@
 // The receive loop the commands share: calls poll(queueId) for each rx queue whenever packets may
 // be there — on the `interrupt` event in interrupt mode, continuously (yielding to the event loop
-// between rounds) in polling mode — until stopped or the abort signal fires.
+// between rounds) in polling mode — until stopped or the abort signal fires; and drainTx, the wait
+// a sender makes before it closes for the peer to take what it sent.
 import type { Memif } from '../index.js';
 
 /** A running receive loop. */
@@ -99,4 +100,20 @@ export function pause(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener('abort', done);
   });
+}
+
+/**
+ * Waits up to 2 s until the peer has taken every frame still in our tx rings: a sender that exits
+ * at once would take the link down under frames not yet read (gen, replay).
+ */
+export async function drainTx(memif: Memif, signal: AbortSignal): Promise<void> {
+  const until = performance.now() + 2000;
+  while (memif.connected && !signal.aborted && performance.now() < until) {
+    const d = memif.details();
+    const pending = d.txQueues.some((t) =>
+      d.role === 'slave' ? t.head !== t.tail : ((t.head - t.tail) & 0xffff) !== t.ringSize,
+    );
+    if (!pending) return;
+    await pause(5, signal);
+  }
 }

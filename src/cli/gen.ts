@@ -4,10 +4,10 @@
 // Reports Mpps, Gbit/s and the frames a full ring refused.
 
 import { randomInt } from 'node:crypto';
-import { type Memif, packet } from '../index.js';
+import { packet } from '../index.js';
 import { macOption } from './addr.js';
 import type { Command, Context } from './command.js';
-import { pause } from './drive.js';
+import { drainTx, pause } from './drive.js';
 import { GEN_MIN_SIZE, type GenAddresses, type GenTemplate, genTemplate, parseFlow, stamp } from './gen-frame.js';
 import { formatBits, formatPps } from './reporter.js';
 import { exclusive, parseIntOption, parseNumberOption, parseWith, UsageError } from './usage.js';
@@ -207,7 +207,7 @@ async function runGen(ctx: Context): Promise<number> {
     }
   }
   const seconds = Math.max((performance.now() - started) / 1000, 1e-9);
-  await drain(memif, ctx.signal);
+  await drainTx(memif, ctx.signal);
   if (lingerS > 0) {
     ctx.note(`gen: done, ${c.txPackets} frames sent; the link stays up for ${lingerS} s`);
     await pause(lingerS * 1000, ctx.signal);
@@ -232,17 +232,4 @@ async function runGen(ctx: Context): Promise<number> {
     ],
   );
   return 0;
-}
-
-/** Waits up to 2 s until the peer has taken every frame still in our tx rings. */
-async function drain(memif: Memif, signal: AbortSignal): Promise<void> {
-  const until = performance.now() + 2000;
-  while (memif.connected && !signal.aborted && performance.now() < until) {
-    const d = memif.details();
-    const pending = d.txQueues.some((t) =>
-      d.role === 'slave' ? t.head !== t.tail : ((t.head - t.tail) & 0xffff) !== t.ringSize,
-    );
-    if (!pending) return;
-    await pause(5, signal);
-  }
 }

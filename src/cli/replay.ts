@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { setImmediate as immediate } from 'node:timers/promises';
 import type { Memif } from '../index.js';
 import type { Command, Context } from './command.js';
-import { pause } from './drive.js';
+import { drainTx, pause } from './drive.js';
 import { type CaptureRecord, LINKTYPE_ETHERNET, readCapture } from './pcap.js';
 import { formatBits, formatPps } from './reporter.js';
 import { parseIntOption, parseNumberOption, UsageError } from './usage.js';
@@ -68,7 +68,7 @@ export const replay: Command = {
       }
     }
     const s = (performance.now() - started) / 1000;
-    await drain(memif, ctx.signal);
+    await drainTx(memif, ctx.signal);
     ctx.reporter.summary({ file: path, packets: c.txPackets, bytes: c.txBytes, passes: c.passes, seconds: round(s) }, [
       `replay: ${c.txPackets} frames (${c.txBytes} bytes) sent from ${path}, ${c.passes} pass${c.passes === 1 ? '' : 'es'}, in ${s.toFixed(1)} s`,
       `average ${formatPps(c.txPackets / s)} ${formatBits(c.txBytes / s)}`,
@@ -115,19 +115,6 @@ async function sendPass(
     else await immediate();
   }
   return true;
-}
-
-/** Waits up to 2 s until the peer has taken every frame still in our tx rings (as gen does). */
-async function drain(memif: Memif, signal: AbortSignal): Promise<void> {
-  const until = performance.now() + 2000;
-  while (memif.connected && !signal.aborted && performance.now() < until) {
-    const d = memif.details();
-    const pending = d.txQueues.some((t) =>
-      d.role === 'slave' ? t.head !== t.tail : ((t.head - t.tail) & 0xffff) !== t.ringSize,
-    );
-    if (!pending) return;
-    await pause(5, signal);
-  }
 }
 
 function round(n: number): number {
