@@ -11,11 +11,19 @@ import { echoCheck, frame, macswapped } from '../helpers/interop.js';
 import { newFds, type Resources, settle, snapshot } from '../helpers/resources.js';
 import { tempDir } from '../helpers/tmp.js';
 
-/** Keeps sending and reading frames until `stop` is set or the link drops. */
+/** Frames sent and not yet back, at most: 256 frames of at most 3 buffers leave a 1,024-slot ring a quarter free. */
+const IN_FLIGHT = 256;
+
+/**
+ * Keeps sending and reading frames until `stop` is set or the link drops. The frames are chains of
+ * 1 to 3 buffers; the window keeps testpmd from ever transmitting a chain into a nearly full ring,
+ * which DPDK 22.11 miscounts (test/interop/dpdk-faults.test.ts: as a client it overruns our S2M
+ * ring, and our master rightly ends the connection before the kill this test is about).
+ */
 async function traffic(iface: Memif, state: { stop: boolean; sent: number; received: number }): Promise<void> {
   const burst = Array.from({ length: 64 }, (_, i) => frame(1000 + i * 50, 0, i));
   while (!state.stop && iface.connected) {
-    state.sent += iface.txBurst(0, burst);
+    if (state.sent - state.received + burst.length <= IN_FLIGHT) state.sent += iface.txBurst(0, burst);
     state.received += iface.rxBurst(0).length;
     await new Promise((r) => setImmediate(r));
   }
