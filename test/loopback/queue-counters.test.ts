@@ -65,6 +65,7 @@ test('ringFull counts the packets txBurst refused while the peer did not drain, 
   }
 });
 
+// A master once returned 0 for such a packet for ever, so the packets behind it never went out.
 test('oversized counts a packet that even a whole ring of the slave buffers cannot hold', {
   timeout: 20_000,
 }, async () => {
