@@ -1,9 +1,9 @@
 // memif capture: writes every frame received (all rx queues) to a pcap or pcapng file with
 // nanosecond timestamps, which tshark, tcpdump and Wireshark read. `-w -` writes to stdout, live
 // (`memif capture -w - | tshark -r -`); then the reports and the summary go to stderr.
-import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Command, Context } from './command.js';
 import { driveRx, pause } from './drive.js';
+import { RecordOutput } from './output.js';
 import { type CaptureFormat, captureHeader, recordSize, writeRecord } from './pcap.js';
 import { formatBits, formatPps, Reporter } from './reporter.js';
 import { exclusive, parseChoice, parseIntOption, parseNumberOption, UsageError } from './usage.js';
@@ -18,6 +18,7 @@ export const capture: Command = {
     'Frames from every rx queue, with nanosecond timestamps (pcap magic 0xa1b23c4d; pcapng with if_tsresol 9).',
     '-w - writes to stdout, for a live pipe into tshark; the reports then go to stderr.',
     'Stops after COUNT frames, after S seconds of link, or on SIGINT/SIGTERM; the file is complete either way.',
+    'A pipe whose reader is slow holds frames back in the ring (the peer sees it full); one that is stuck gets 1 s after a signal, then the rest is dropped.',
   ],
   options: {
     write: { type: 'string', short: 'w', value: 'FILE', description: 'the capture file; - for stdout (required)' },
@@ -65,15 +66,15 @@ export const capture: Command = {
     const reporter = toStdout
       ? new Reporter({ command: 'capture', json: ctx.shared.json, quiet: ctx.shared.quiet, out: process.stderr })
       : ctx.reporter;
-    let fd: number;
+    let output: RecordOutput;
     try {
-      fd = toStdout ? 1 : openSync(file, 'w', 0o644);
+      output = new RecordOutput(file);
     } catch (err) {
       throw new UsageError(`-w ${file}: ${(err as Error).message}`);
     }
     const c = { rxPackets: 0, rxBytes: 0, written: 0 };
     try {
-      writeSync(fd, captureHeader(format, snaplen));
+      output.write(captureHeader(format, snaplen));
       const memif = await ctx.open();
       // ns since the epoch = Date.now() at start, moved on by the monotonic clock.
       const base = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
@@ -91,8 +92,16 @@ export const capture: Command = {
       // Set when the count is reached or the reader left; poll may run inside driveRx() itself
       // (frames already waiting), before `driver` is assigned.
       let stopped = false;
+      const readerLeft = () => {
+        if (stopped) return;
+        ctx.note('capture: the reader of the output went away; stopping');
+        stopped = true;
+        driver?.stop();
+      };
+      // A pipe whose reader is behind: frames wait in the ring until it has caught up.
+      output.listen(() => driver?.kick(), readerLeft);
       const poll = (q: number): boolean => {
-        if (stopped) return false;
+        if (stopped || output.blocked) return false;
         const pkts = memif.rxBurst(q, 256);
         if (pkts.length === 0) return false;
         const now = base + process.hrtime.bigint();
@@ -107,12 +116,10 @@ export const capture: Command = {
           c.rxBytes += p.length;
         }
         try {
-          writeAll(fd, out);
+          output.write(out);
         } catch (err) {
           if ((err as { code?: string }).code !== 'EPIPE') throw err;
-          ctx.note('capture: the reader of the output went away; stopping');
-          stopped = true;
-          driver?.stop();
+          readerLeft();
           return false;
         }
         c.rxPackets += n;
@@ -122,7 +129,7 @@ export const capture: Command = {
           driver?.stop();
           return false;
         }
-        return pkts.length === 256;
+        return pkts.length === 256 && !output.blocked;
       };
       if (!(await ctx.waitForLink(memif))) return finish();
       driver = driveRx(memif, ctx.shared.rxMode, ctx.signal, poll);
@@ -157,20 +164,7 @@ export const capture: Command = {
         return 0;
       }
     } finally {
-      if (!toStdout) closeSync(fd);
+      await output.close(ctx.signal);
     }
   },
 };
-
-/** writeSync until all of `b` is out (stdout may be a non-blocking pipe: wait on EAGAIN). */
-function writeAll(fd: number, b: Buffer): void {
-  let o = 0;
-  while (o < b.length) {
-    try {
-      o += writeSync(fd, b, o);
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'EAGAIN') throw err;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); // 1 ms: the reader catches up
-    }
-  }
-}

@@ -8,6 +8,12 @@ import type { Memif } from '../index.js';
 export interface RxDriver {
   /** Stops calling poll; `done` resolves. */
   stop(): void;
+  /**
+   * Polls every rx queue again now: for a consumer that paused (its poll returned false with
+   * packets left) and can take more. In interrupt mode nothing else would: no new interrupt comes
+   * for packets already waiting.
+   */
+  kick(): void;
   /** Resolves once stopped or aborted. */
   done: Promise<void>;
 }
@@ -83,6 +89,10 @@ export function driveRx(
     stop: () => {
       finish();
       resolve();
+    },
+    kick: () => {
+      if (stopped || mode === 'polling' || !memif.connected) return;
+      for (let q = 0; q < memif.rxQueueCount; q++) onInterrupt(q);
     },
     done,
   };

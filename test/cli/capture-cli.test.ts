@@ -4,6 +4,7 @@
 // Then testpmd txonly → capture. Bad usage: exit status 2 and a one-line reason.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TESTPMD_MISSING, Testpmd, testpmdAvailable } from '../../peers/testpmd.js';
@@ -39,6 +40,12 @@ async function send(m: Memif, frames: Buffer[]): Promise<void> {
 
 describe('memif capture', { skip: tsharkMissing() }, () => {
   let tmp: TempDir;
+  /** A FIFO in the test's folder. */
+  const fifo = (name: string): string => {
+    const path = join(tmp.dir, name);
+    execFileSync('mkfifo', [path]);
+    return path;
+  };
   before(() => {
     tmp = tempDir('memif-capture-');
   });
@@ -98,6 +105,56 @@ describe('memif capture', { skip: tsharkMissing() }, () => {
     }
   });
 
+  test('-w - to a reader that stops: frames wait in our ring (the peer sees it full), none is lost, and a stuck reader does not hold off SIGINT', {
+    timeout: 60_000,
+  }, async () => {
+    const socket = tmp.socket('slow.sock');
+    const m = await master(socket);
+    const frames = testFrames(3000, 13);
+    try {
+      // Slow reader: stdout is not read until our ring has been full for a while.
+      const slow = startCli(['capture', '--socket', socket, '-w', '-', '-c', String(frames.length)]);
+      slow.child.stdout?.pause();
+      const chunks: Buffer[] = [];
+      slow.child.stdout?.setEncoding('latin1');
+      await m.waitForConnect({ timeoutMs: 15_000 });
+      let sent = 0;
+      for (let i = 0; i < 4000 && (m.details().txQueues[0].ringFull ?? 0) < 100; i++) {
+        sent += m.txBurst(0, frames.slice(sent, sent + 64));
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      assert.ok((m.details().txQueues[0].ringFull ?? 0) >= 100, 'the capture stopped reading: our ring filled');
+      assert.ok(sent < frames.length, `the reader held the capture back (sent ${sent} of ${frames.length})`);
+      slow.child.stdout?.removeAllListeners('data');
+      slow.child.stdout?.on('data', (d: string) => chunks.push(Buffer.from(d, 'latin1')));
+      slow.child.stdout?.resume();
+      await send(m, frames.slice(sent));
+      const exit = await slow.stop('SIGCONT', 30_000);
+      assert.equal(exit.code, 0, exit.stderr);
+      assert.match(exit.stderr, new RegExp(`capture: ${frames.length} frames`));
+      const file = join(tmp.dir, 'slow.pcap');
+      writeFileSync(file, Buffer.concat(chunks));
+      assert.deepEqual(tsharkFrames(['-r', file]), frames, 'every frame, in order, byte for byte');
+
+      // Stuck reader: never read; SIGINT ends the capture anyway, by itself (not SIGKILL).
+      const stuck = startCli(['capture', '--socket', socket, '-w', '-']);
+      stuck.child.stdout?.pause();
+      await stuck.waitFor(/link up/);
+      const before = m.details().txQueues[0].ringFull ?? 0;
+      for (let i = 0, k = 0; i < 4000 && (m.details().txQueues[0].ringFull ?? 0) < before + 100; i++) {
+        k = (k + m.txBurst(0, frames.slice(k % 2000, (k % 2000) + 64))) % 2000;
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      assert.ok((m.details().txQueues[0].ringFull ?? 0) >= before + 100, 'the stuck reader filled our ring');
+      const ended = await stuck.stop('SIGINT', 20_000);
+      assert.equal(ended.signal, null, `exited by itself, not killed: ${ended.stderr}`);
+      assert.equal(ended.code, 0, ended.stderr);
+      assert.match(ended.stderr, /capture: \d+ frames .* to stdout/);
+    } finally {
+      await m.close();
+    }
+  });
+
   test('testpmd txonly → capture: the count asked, 64-byte frames', {
     ...T,
     skip: testpmdAvailable() ? false : TESTPMD_MISSING,
@@ -119,6 +176,40 @@ describe('memif capture', { skip: tsharkMissing() }, () => {
     }
   });
 
+  test('-w FIFO: written like a pipe, every frame through a reader on the other end', T, async () => {
+    const socket = tmp.socket('fifo.sock');
+    const path = fifo('frames.fifo');
+    const out = join(tmp.dir, 'from-fifo.pcap');
+    const m = await master(socket);
+    // The reader first (a FIFO is opened for writing only once it has one).
+    const outFd = openSync(out, 'w');
+    const reader = spawn('cat', [path], { stdio: ['ignore', outFd, 'ignore'] });
+    closeSync(outFd);
+    const read = new Promise<number | null>((r) => reader.on('close', r));
+    try {
+      const frames = testFrames(300, 21);
+      // A reader blocked in open() already counts as the FIFO's reader: cat waits there for a writer.
+      const opened = () => {
+        try {
+          return readFileSync(`/proc/${reader.pid}/wchan`, 'utf8') === 'wait_for_partner';
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 1000 && !opened(); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(opened(), 'cat is waiting in open() for a writer');
+      const cap = startCli(['capture', '--socket', socket, '-w', path, '-c', String(frames.length)]);
+      await send(m, frames);
+      const exit = await cap.stop('SIGCONT', 20_000);
+      assert.equal(exit.code, 0, exit.stderr);
+      assert.equal(await read, 0);
+      assert.deepEqual(tsharkFrames(['-r', out]), frames);
+    } finally {
+      if (reader.exitCode === null) reader.kill('SIGKILL');
+      await m.close();
+    }
+  });
+
   test('bad usage: exit status 2 and a one-line reason', T, async () => {
     const cases: [string[], RegExp][] = [
       [['capture'], /-w FILE is required/],
@@ -127,6 +218,8 @@ describe('memif capture', { skip: tsharkMissing() }, () => {
       [['capture', '-w', join(tmp.dir, 'x'), '-c', '1', '--duration', '1'], /cannot be used together/],
       [['capture', '-w', '/nonexistent/dir/x.pcap'], /-w \/nonexistent/],
       [['capture', '-w', 'x', '--snaplen', 'big'], /--snaplen must be/],
+      // A FIFO nobody reads: refused at once instead of open() waiting for a reader.
+      [['capture', '-w', fifo('unread.fifo')], /-w .*unread\.fifo: ENXIO/],
     ];
     for (const [args, re] of cases) {
       const exit = await runCli(args, 10_000);
