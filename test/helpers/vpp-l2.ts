@@ -35,6 +35,9 @@ export interface L2Result {
   /** Frames received on each rx queue of a and of b. */
   aRx: number[];
   bRx: number[];
+  /** The length of every frame received, per rx queue of a and of b. */
+  aRxSizes: number[][];
+  bRxSizes: number[][];
   /** Frames and bytes each side sent. */
   sent: { a: { packets: number; bytes: number }; b: { packets: number; bytes: number } };
 }
@@ -70,6 +73,10 @@ export async function l2Exchange(a: Memif, b: Memif, o: L2Options): Promise<L2Re
     [a, Array<number>(a.rxQueueCount).fill(0)],
     [b, Array<number>(b.rxQueueCount).fill(0)],
   ]);
+  const rxSizes = new Map<Memif, number[][]>([
+    [a, Array.from({ length: a.rxQueueCount }, () => [])],
+    [b, Array.from({ length: b.rxQueueCount }, () => [])],
+  ]);
   /** Per receiving interface and rx queue: the last sequence number seen per (tag, queue). */
   const lastSeq = new Map<string, number>();
   const problems: string[] = [];
@@ -79,6 +86,7 @@ export async function l2Exchange(a: Memif, b: Memif, o: L2Options): Promise<L2Re
       if (got.length === 0) return;
       (rxCounts.get(iface) as number[])[q] += got.length;
       for (const f of got) {
+        (rxSizes.get(iface) as number[][])[q].push(f.length);
         if (f.length < 21) {
           problems.push(`a ${f.length}-byte frame that we never sent`);
           continue;
@@ -127,7 +135,13 @@ export async function l2Exchange(a: Memif, b: Memif, o: L2Options): Promise<L2Re
   } finally {
     for (const [iface, l] of listeners) iface.off('interrupt', l);
   }
-  const result = { aRx: rxCounts.get(a) as number[], bRx: rxCounts.get(b) as number[], sent };
+  const result = {
+    aRx: rxCounts.get(a) as number[],
+    bRx: rxCounts.get(b) as number[],
+    aRxSizes: rxSizes.get(a) as number[][],
+    bRxSizes: rxSizes.get(b) as number[][],
+    sent,
+  };
   if (problems.length > 0) assert.fail(problems.slice(0, 10).join('\n'));
   if (seen.size < total) {
     const queued = pending.map((p) => `${p.done}/${p.frames.length}`).join(' ');
@@ -165,19 +179,57 @@ export async function vppSpreadTx(vpp: Vpp, name: string, queues: number): Promi
   for (let q = 1; q < queues; q++) await vpp.config(`set interface tx-queue ${name} queue ${q} threads 0`);
 }
 
-/** The rings of `show memif NAME`: { 'S2M 0': { head, tail }, 'M2S 1': … }. */
-export function parseMemifRings(text: string): Record<string, { head: number; tail: number; size: number }> {
-  const out: Record<string, { head: number; tail: number; size: number }> = {};
+/** One ring as `show memif NAME` shows it. */
+export interface VppRing {
+  size: number;
+  head: number;
+  tail: number;
+  /** The ring's flags word (bit 0: MASK_INT, set by the ring's consumer when it polls). */
+  flags: number;
+  /**
+   * VPP's interrupt count for the ring: on a ring VPP receives on, the signals it read from the
+   * peer; on a ring it transmits on, the signals it sent.
+   */
+  interrupts: number;
+}
+
+/** What `show memif NAME` says of one connected interface. */
+export interface VppMemif {
+  bufferSize: number;
+  regions: { index: number; size: number }[];
+  /** By ring: 'S2M 0', 'M2S 1', … */
+  rings: Record<string, VppRing>;
+}
+
+/** Parses the buffer size, regions and rings out of `show memif NAME`. */
+export function parseMemif(text: string): VppMemif {
+  const bufferSize = Number(/\bbuffer-size (\d+)/.exec(text)?.[1] ?? Number.NaN);
+  const regions: { index: number; size: number }[] = [];
+  for (const m of text.matchAll(/^\s*region (\d+) size (\d+)/gm)) {
+    regions.push({ index: Number(m[1]), size: Number(m[2]) });
+  }
+  const rings: Record<string, VppRing> = {};
   const re =
-    /(slave-to-master|master-to-slave) ring (\d+):\s*\n\s*region \d+ offset \d+ ring-size (\d+)[^\n]*\n\s*head (\d+) tail (\d+)/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    out[`${m[1] === 'slave-to-master' ? 'S2M' : 'M2S'} ${m[2]}`] = {
+    /(slave-to-master|master-to-slave) ring (\d+):\s*\n\s*region \d+ offset \d+ ring-size (\d+)[^\n]*\n\s*head (\d+) tail (\d+) flags 0x([0-9a-f]+) interrupts (\d+)/g;
+  for (const m of text.matchAll(re)) {
+    rings[`${m[1] === 'slave-to-master' ? 'S2M' : 'M2S'} ${m[2]}`] = {
       size: Number(m[3]),
       head: Number(m[4]),
       tail: Number(m[5]),
+      flags: Number.parseInt(m[6], 16),
+      interrupts: Number(m[7]),
     };
   }
-  return out;
+  return { bufferSize, regions, rings };
+}
+
+/**
+ * `show errors` without the L2 nodes' packet counts (VPP lists every frame through a cross-connect
+ * or bridge as "l2-input: L2 input packets" and "l2-output: L2 output packets", severity error):
+ * what is left are real errors, which our traffic must not cause.
+ */
+export async function vppErrorsBesidesL2(vpp: Vpp): Promise<[string, number][]> {
+  return Object.entries(await vpp.errors()).filter(([k]) => !/^l2-(input|output): L2 (input|output) packets$/.test(k));
 }
 
 export interface PairCase {
@@ -203,6 +255,8 @@ export interface PairCase {
   vppExtra?: string;
   /** Do not cross-connect (ip mode: VPP routes instead). */
   noXconnect?: boolean;
+  /** Leave VPP's tx queues as placed (only queue 0 on its one thread) instead of spreading them. */
+  noSpread?: boolean;
 }
 
 /** Two interfaces of ours (a, b) attached to two memif interfaces of one VPP (vppA, vppB). */
@@ -316,7 +370,7 @@ export async function openL2Pair(vpp: Vpp, c: PairCase, connect = true): Promise
     if (connect) {
       for (const m of [pair.a, pair.b]) await m.waitForConnect({ timeoutMs: VPP_WAIT_MS });
       for (const n of [vppA, vppB]) await vppConnected(vpp, n);
-      for (const n of [vppA, vppB]) await vppSpreadTx(vpp, n, rx);
+      if (!c.noSpread) for (const n of [vppA, vppB]) await vppSpreadTx(vpp, n, rx);
     }
     return pair;
   } catch (err) {

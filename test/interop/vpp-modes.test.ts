@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { VPP_WAIT_MS, Vpp, vppSkip } from '../../peers/vpp.js';
 import { type Memif, packet } from '../../src/index.js';
-import { type L2Pair, l2Exchange, openL2Pair, type PairCase } from '../helpers/vpp-l2.js';
+import {
+  type L2Pair,
+  l2Exchange,
+  openL2Pair,
+  type PairCase,
+  parseMemif,
+  vppErrorsBesidesL2,
+} from '../helpers/vpp-l2.js';
 
 const { internetChecksum, respond, parseIPv4, parseMac } = packet;
 
@@ -136,6 +143,11 @@ describe('interop with FD.io VPP: secrets, rx modes, ping, ip mode', { skip: vpp
           timeout: 60_000,
         }, async () => {
           await withPair({ vpp: role, rxQueues: 2, txQueues: 2, rxMode: mine }, async ({ a, b, vppA, vppB }) => {
+            // VPP's rx queues poll until told otherwise.
+            const before = await vpp.cli('show interface rx-placement');
+            for (const n of [vppA, vppB]) {
+              for (const q of [0, 1]) assert.match(before, new RegExp(`${n} queue ${q} \\(polling\\)`));
+            }
             for (const n of [vppA, vppB]) await vpp.config(`set interface rx-mode ${n} ${theirs}`);
             const placement = await vpp.cli('show interface rx-placement');
             for (const n of [vppA, vppB]) {
@@ -144,9 +156,29 @@ describe('interop with FD.io VPP: secrets, rx modes, ping, ip mode', { skip: vpp
               }
             }
             for (const m of [a, b]) for (const q of m.details().rxQueues) assert.equal(q.rxMode, mine);
+            await vpp.config('clear errors');
             // Ours in interrupt mode reads only when signalled: VPP signals us. VPP in interrupt
             // mode reads only when we signal it.
             await l2Exchange(a, b, { sizes: SIZES, interrupts: mine === 'interrupt' });
+            // Interrupt masking, as VPP's rings show it: a polling consumer sets MASK_INT (flags bit
+            // 0) on the rings it receives on, and the producer then never signals: VPP counted no
+            // signal from us on its rx rings when it polled, and sent none on ours when we polled.
+            const vppRx = role === 'master' ? 'S2M' : 'M2S';
+            for (const n of [vppA, vppB]) {
+              const { rings } = parseMemif(await vpp.cli(`show memif ${n}`));
+              assert.equal(Object.keys(rings).length, 4, `show memif ${n}: 4 rings`);
+              const signals = { vpp: 0, ours: 0 };
+              for (const [k, r] of Object.entries(rings)) {
+                const vppReceives = k.startsWith(vppRx);
+                const polls = (vppReceives ? theirs : mine) === 'polling';
+                assert.equal(r.flags & 1, polls ? 1 : 0, `${n} ${k}: MASK_INT iff its consumer polls`);
+                if (polls) assert.equal(r.interrupts, 0, `${n} ${k}: no signal to a polling consumer`);
+                signals[vppReceives ? 'vpp' : 'ours'] += r.interrupts;
+              }
+              if (theirs === 'interrupt') assert.ok(signals.vpp > 0, `${n}: we signalled VPP`);
+              if (mine === 'interrupt') assert.ok(signals.ours > 0, `${n}: VPP signalled us`);
+            }
+            assert.deepEqual(await vppErrorsBesidesL2(vpp), [], 'show errors');
           });
         });
       }
@@ -214,6 +246,7 @@ describe('interop with FD.io VPP: secrets, rx modes, ping, ip mode', { skip: vpp
           q.writeUInt16BE(internetChecksum(q, 0, 20), 10);
           return q;
         };
+        await vpp.config('clear errors');
         const ab = packets('10.77.1.2', '10.77.2.2', 1);
         const ba = packets('10.77.2.2', '10.77.1.2', 2);
         const got = new Map<Memif, Buffer[]>([
@@ -233,6 +266,7 @@ describe('interop with FD.io VPP: secrets, rx modes, ping, ip mode', { skip: vpp
         }
         assert.deepEqual(got.get(b), ab.map(routed), 'a → b routed by VPP, byte for byte');
         assert.deepEqual(got.get(a), ba.map(routed), 'b → a routed by VPP, byte for byte');
+        assert.deepEqual(await vpp.errors(), {}, 'show errors: nothing for routed traffic');
         // VPP pings our ip-mode responder at 10.77.1.2 (no ARP on an ip-mode interface).
         const r = responder(a, '10.77.1.2', true);
         try {

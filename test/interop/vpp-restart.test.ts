@@ -5,6 +5,7 @@
 // it, a VPP slave reconnects to it. Frames are compared byte for byte before and after.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { VPP_WAIT_MS, Vpp, vppSkip } from '../../peers/vpp.js';
 import { type DisconnectInfo, Memif } from '../../src/index.js';
@@ -97,6 +98,8 @@ describe('interop with FD.io VPP: restarts', { skip: vppSkip() }, () => {
         }
         assert.ok(state.received > 0, `traffic flows before the kill (sent ${state.sent}, received ${state.received})`);
         await vpp.kill();
+        // A killed VPP master leaves its socket file behind.
+        if (vppRole === 'master') assert.ok(existsSync(sock), 'the socket file is still there');
         for (const down of downs) {
           const [info] = await down;
           assert.match(info.reason, /closed|hung up/);
