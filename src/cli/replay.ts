@@ -1,6 +1,7 @@
 // memif replay: sends the frames of a pcap or pcapng file on queue 0, in order — at their recorded
 // timing (optionally sped up or slowed down), at a fixed rate, or as fast as the ring takes them —
-// once or in a loop. A frame the ring has no room for waits for room: none is dropped.
+// once or in a loop. A frame the ring has no room for waits for room: none is dropped. A record no
+// memif can carry (0 bytes, or more than a whole ring of buffers holds) is skipped and counted.
 import { readFileSync } from 'node:fs';
 import { setImmediate as immediate } from 'node:timers/promises';
 import type { Memif } from '../index.js';
@@ -19,7 +20,8 @@ export const replay: Command = {
   description: [
     'Frames go out on queue 0 in file order; by default at the intervals they were recorded with.',
     'A full ring makes replay wait for room: no frame is dropped. The link must be up to start. At the end',
-    'replay waits up to 2 s for the peer to take what is still in the ring.',
+    'replay waits up to 2 s for the peer to take what is still in the ring. A record of 0 bytes, or larger than',
+    'a whole tx ring of buffers holds, is skipped (counted in the summary).',
   ],
   positionals: { min: 1, max: 1, name: 'FILE' },
   options: {
@@ -57,7 +59,7 @@ export const replay: Command = {
           : (i: number) => Number((records[i] as CaptureRecord).timeNs - t0) / 1e6 / speed;
 
     const memif = await ctx.open();
-    const c = { txPackets: 0, txBytes: 0, passes: 0 };
+    const c = { txPackets: 0, txBytes: 0, passes: 0, skipped: 0 };
     ctx.report(() => ({ link: memif.connected, rxPackets: 0, rxBytes: 0, ...c, drops: 0 }));
     let started = performance.now();
     if (records.length > 0 && (await ctx.waitForLink(memif))) {
@@ -69,8 +71,10 @@ export const replay: Command = {
     }
     const s = (performance.now() - started) / 1000;
     await drainTx(memif, ctx.signal);
-    ctx.reporter.summary({ file: path, packets: c.txPackets, bytes: c.txBytes, passes: c.passes, seconds: round(s) }, [
-      `replay: ${c.txPackets} frames (${c.txBytes} bytes) sent from ${path}, ${c.passes} pass${c.passes === 1 ? '' : 'es'}, in ${s.toFixed(1)} s`,
+    const skipped = c.skipped > 0 ? `, ${c.skipped} skipped (0 bytes, or larger than the ring holds)` : '';
+    const fields = { file: path, packets: c.txPackets, bytes: c.txBytes, skipped: c.skipped, passes: c.passes };
+    ctx.reporter.summary({ ...fields, seconds: round(s) }, [
+      `replay: ${c.txPackets} frames (${c.txBytes} bytes) sent from ${path}${skipped}, ${c.passes} pass${c.passes === 1 ? '' : 'es'}, in ${s.toFixed(1)} s`,
       `average ${formatPps(c.txPackets / s)} ${formatBits(c.txBytes / s)}`,
     ]);
     return 0;
@@ -83,29 +87,46 @@ async function sendPass(
   records: CaptureRecord[],
   due: (i: number) => number,
   ctx: Context,
-  c: { txPackets: number; txBytes: number },
+  c: { txPackets: number; txBytes: number; skipped: number },
 ): Promise<boolean> {
   const start = performance.now();
   const batch: Buffer[] = [];
+  let max = largestFrame(memif);
   let i = 0;
   while (i < records.length) {
     if (ctx.signal.aborted) return false;
-    if (!memif.connected && !(await ctx.waitForLink(memif))) return false;
+    if (!memif.connected) {
+      if (!(await ctx.waitForLink(memif))) return false;
+      max = largestFrame(memif); // another peer may offer other buffers
+    }
     const now = performance.now() - start;
     const wait = due(i) - now;
     if (wait > 1) {
       await pause(Math.min(wait, 1000), ctx.signal);
       continue;
     }
+    const first = (records[i] as CaptureRecord).data;
+    if (first.length === 0 || first.length > max) {
+      if (c.skipped++ === 0) {
+        ctx.note(`replay: record ${i + 1} (${first.length} bytes) skipped: a frame must be 1 to ${max} bytes here`);
+      }
+      i++;
+      continue;
+    }
     batch.length = 0;
     for (let j = i; j < records.length && batch.length < BATCH && due(j) <= now + 1; j++) {
-      batch.push((records[j] as CaptureRecord).data);
+      const data = (records[j] as CaptureRecord).data;
+      if (data.length === 0 || data.length > max) break; // skipped when its turn comes
+      batch.push(data);
     }
     let sent = 0;
     try {
       sent = memif.txBurst(0, batch);
     } catch (err) {
-      if (memif.connected) throw err; // else the link went down under us: wait for it above
+      // The link went down under us (wait for it above), or came back with smaller rings (look again).
+      if (memif.connected && largestFrame(memif) === max) throw err;
+      max = largestFrame(memif);
+      continue;
     }
     for (let k = 0; k < sent; k++) c.txBytes += (batch[k] as Buffer).length;
     c.txPackets += sent;
@@ -115,6 +136,12 @@ async function sendPass(
     else await immediate();
   }
   return true;
+}
+
+/** The largest frame the link carries: a whole tx ring of buffers (0 while it is down). */
+function largestFrame(memif: Memif): number {
+  const tx = memif.details().txQueues[0];
+  return tx === undefined ? 0 : tx.ringSize * tx.bufferSize;
 }
 
 function round(n: number): number {

@@ -83,6 +83,46 @@ describe('memif replay', () => {
     }
   });
 
+  test(
+    'records no memif carries (0 bytes, more than the ring holds) are skipped and counted; the rest arrive',
+    T,
+    async () => {
+      const file = join(tmp.dir, 'odd.pcap');
+      const frames = testFrames(6, 17);
+      // Ring 2^4 of 2,048-byte buffers: at most 32,768 bytes a frame.
+      const records = [
+        frames[0],
+        Buffer.alloc(0),
+        frames[1],
+        frames[2],
+        Buffer.alloc(40_000, 7),
+        frames[3],
+        frames[4],
+        frames[5],
+      ];
+      const parts = [captureHeader('pcap', 65535)];
+      for (const [i, f] of records.entries()) {
+        const b = Buffer.alloc(recordSize('pcap', (f as Buffer).length, 65535));
+        writeRecord('pcap', b, 0, f as Buffer, 1_000_000n * BigInt(i), 65535);
+        parts.push(b);
+      }
+      writeFileSync(file, Buffer.concat(parts));
+      const dst = await Memif.create({ role: 'master', socketPath: tmp.socket('odd.sock') });
+      try {
+        const rep = startCli(['replay', file, '--socket', tmp.socket('odd.sock'), '--ring', '4', '--topspeed']);
+        await dst.waitForConnect({ timeoutMs: 15_000 });
+        const got = await receive(dst, 0, frames.length);
+        const exit = await rep.exited;
+        assert.equal(exit.code, 0, exit.stderr);
+        assert.match(exit.stdout, /replay: 6 frames .*, 2 skipped \(0 bytes, or larger than the ring holds\), 1 pass,/);
+        assert.match(exit.stderr, /record 2 \(0 bytes\) skipped: a frame must be 1 to 32768 bytes here/);
+        assert.deepEqual(got, frames);
+      } finally {
+        await dst.close();
+      }
+    },
+  );
+
   test('bad usage: exit status 2 and a one-line reason', T, async () => {
     const junk = join(tmp.dir, 'junk.pcap');
     writeFileSync(junk, 'not a capture at all');
