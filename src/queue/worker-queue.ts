@@ -5,12 +5,12 @@
 // same memory (shared, not copied) and drives the ring with the same burst code as the main
 // thread. When the link goes down the main thread clears the flag; the worker's mapping stays
 // valid until it closes (or its thread ends), so nothing can fault.
-import { DESC_SIZE } from '../constants.js';
 import { InvalidArgumentError, StateError } from '../errors.js';
 import { type NativeBinding, native, type OwnedFds, sys } from '../native.js';
+import { ringInRegion } from '../shm/descriptor.js';
 import { SharedMemory } from '../shm/memory.js';
 import { Region } from '../shm/region.js';
-import { Ring } from '../shm/ring.js';
+import { Ring, ringBytes } from '../shm/ring.js';
 import { checkBurstSize, checkRxMode, type RxMode } from './args.js';
 import { RxQueue } from './rx.js';
 import type { RxBurst } from './rx-burst.js';
@@ -86,8 +86,7 @@ export class WorkerQueue {
     try {
       for (const [i, r] of h.regions.entries()) regions.push(Region.adopt(i, fds.take(i), r.size, binding, false));
       const region = regions[h.ring.region];
-      const ringBytes = 2 * h.cacheLineSize + DESC_SIZE * 2 ** h.ring.log2Size;
-      if (region === undefined || h.ring.offset % 4 !== 0 || h.ring.offset + ringBytes > region.size) {
+      if (!ringInRegion(region, h.ring.offset, ringBytes(h.cacheLineSize, h.ring.log2Size))) {
         throw new InvalidArgumentError("the handle's ring does not lie inside its regions");
       }
       ring = new Ring(region, h.ring.offset, h.ring.log2Size, h.cacheLineSize);
@@ -322,9 +321,7 @@ function checkAgainst(h: QueueHandle, sizes: readonly number[]): void {
   for (const [i, r] of h.regions.entries()) {
     if (!(r.size <= sizes[i])) throw altered(`region ${i} is larger than its memory`);
   }
-  const region = h.regions[h.ring.region];
-  const ringBytes = 2 * h.cacheLineSize + DESC_SIZE * 2 ** h.ring.log2Size;
-  if (region === undefined || h.ring.offset % 4 !== 0 || h.ring.offset + ringBytes > region.size) {
+  if (!ringInRegion(h.regions[h.ring.region], h.ring.offset, ringBytes(h.cacheLineSize, h.ring.log2Size))) {
     throw altered('its ring does not lie inside its regions');
   }
 }
