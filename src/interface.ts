@@ -35,6 +35,14 @@ import { type ReceiveOptions, readReceiveOptions, Waiters, type WaitForConnectOp
 
 const DEFAULT_BURST = 256;
 
+/** Set by Memif's static block: a brand check that runs no code of the value's (Proxies included). */
+let memifBrand: (v: object) => boolean;
+
+/** @internal True when `v` is a Memif made by Memif.create (never throws, never runs user code). */
+export function isMemif(v: unknown): v is Memif {
+  return typeof v === 'object' && v !== null && memifBrand(v);
+}
+
 /**
  * A memif interface. Create it with `await Memif.create(options)`, wait for `connect`, then move
  * packets with `txBurst` / `rxBurst` (or `for await (const burst of memif.receive(q))`). A slave
@@ -44,6 +52,9 @@ export class Memif extends EventEmitter<MemifEvents> {
   /** The options this interface runs with, defaults applied (frozen; no secret, authorize or logger). */
   readonly options: MemifSettings;
   readonly #o: ResolvedOptions;
+  static {
+    memifBrand = (v) => #o in v;
+  }
   readonly #binding = native();
   /** How the listener and the connections reach this interface: kept off its public type. */
   readonly #endpoint: MasterEndpoint;

@@ -10,7 +10,22 @@ import type { RxMode } from './queue/args.js';
 import type { QueueInit } from './queue/queue-init.js';
 import { RxQueue } from './queue/rx.js';
 import { TxQueue } from './queue/tx.js';
-import { makeHandle, type QueueHandle } from './queue/worker-queue.js';
+import {
+  FAULT_POSTED,
+  LINK_BYTES,
+  LINK_FAULT,
+  LINK_UP,
+  makeHandle,
+  postedFault,
+  type QueueHandle,
+} from './queue/worker-queue.js';
+
+/** Atomics.waitAsync (ES2024; in Node since 16), not in the ES2022 lib this package compiles with. */
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string };
+  }
+).waitAsync;
 
 /** What a link needs of the interface. */
 export interface LinkConfig {
@@ -30,8 +45,12 @@ export class Link {
   readonly #rings: { rx: readonly SessionRing[]; tx: readonly SessionRing[] };
   readonly #config: LinkConfig;
   readonly #binding: NativeBinding;
-  /** Int32Array[0] = 1 while this connection lives; shared with queues handed to workers. */
-  readonly #flag = new SharedArrayBuffer(4);
+  /**
+   * Int32Array[LINK_UP] = 1 while this connection lives; shared with queues handed to workers,
+   * which post a fault there (worker-queue.ts, postFault).
+   */
+  readonly #flag = new SharedArrayBuffer(LINK_BYTES);
+  #watching = false;
   readonly #handedOff = new Set<string>();
   /** Hand-off tokens of this connection: fds not claimed by a worker are closed when it ends. */
   readonly #tokens: number[] = [];
@@ -43,7 +62,7 @@ export class Link {
     const types = ringTypes(config.role);
     const ringsOf = (t: RingType) => (t === 'S2M' ? info.s2m : info.m2s);
     this.#rings = { rx: ringsOf(types.rx), tx: ringsOf(types.tx) };
-    Atomics.store(new Int32Array(this.#flag), 0, 1);
+    Atomics.store(new Int32Array(this.#flag), LINK_UP, 1);
     const init = (r: SessionRing): QueueInit => ({
       id: r.index,
       role: config.role,
@@ -115,7 +134,33 @@ export class Link {
     q.close();
     this.#handedOff.add(`${kind}${queueId}`);
     this.#tokens.push(handle.token);
+    this.#watchWorkers();
     return handle;
+  }
+
+  /**
+   * Waits (without blocking, and without keeping the process alive) for a worker's queue to post
+   * a fault, and then ends the connection through onFault, as a fault of our own queues does.
+   * end() wakes the wait and it stops.
+   */
+  #watchWorkers(): void {
+    if (this.#watching) return;
+    this.#watching = true;
+    const i32 = new Int32Array(this.#flag);
+    const wait = (): void => {
+      if (Atomics.load(i32, LINK_UP) !== 1) return;
+      const state = Atomics.load(i32, LINK_FAULT);
+      if (state === FAULT_POSTED) {
+        this.#config.onFault(`worker: ${postedFault(this.#flag)}`);
+        return;
+      }
+      const r = waitAsync(i32, LINK_FAULT, state);
+      if (r.async) (r.value as Promise<string>).then(wait);
+      else queueMicrotask(wait);
+    };
+    // While a worker is still writing its reason (FAULT_WRITING, a few stores), this waits on that
+    // state: the worker's notify after FAULT_POSTED wakes it.
+    wait();
   }
 
   /**
@@ -123,7 +168,9 @@ export class Link {
    * closed, and the queues stop (a zero-copy burst still held stays mapped until given back).
    */
   end(): void {
-    Atomics.store(new Int32Array(this.#flag), 0, 0);
+    const i32 = new Int32Array(this.#flag);
+    Atomics.store(i32, LINK_UP, 0);
+    Atomics.notify(i32, LINK_FAULT); // ends #watchWorkers' wait
     for (const t of this.#tokens) this.#binding.handoffDiscard(t);
     this.#tokens.length = 0;
     for (const q of this.rx) q.close();

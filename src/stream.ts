@@ -4,7 +4,7 @@
 import { Duplex, type DuplexOptions } from 'node:stream';
 import { describe, InvalidArgumentError, type MemifError, readFields, StateError } from './errors.js';
 import type { DisconnectInfo } from './events.js';
-import type { Memif } from './interface.js';
+import { isMemif, type Memif } from './interface.js';
 
 function adjustMaxListeners(memif: Memif, by: 1 | -1): void {
   const n = memif.getMaxListeners();
@@ -108,6 +108,9 @@ export class MemifStream extends Duplex {
 
   /** Use `createStream(memif, options)`. */
   constructor(memif: Memif, options: MemifStreamOptions = {}) {
+    if (!isMemif(memif)) {
+      throw new InvalidArgumentError(`createStream takes a Memif (from Memif.create); got ${describe(memif)}`);
+    }
     const o: Record<keyof MemifStreamOptions, unknown> =
       options === undefined
         ? {

@@ -4,7 +4,6 @@
 // it to an interface, the connection belongs to the listener.
 import { timingSafeEqual } from 'node:crypto';
 import {
-  DESC_SIZE,
   InterfaceMode,
   MAX_LOG2_RING_SIZE,
   MAX_REGION_INDEX,
@@ -16,9 +15,9 @@ import {
 import type { Logger } from '../log.js';
 import type { NativeBinding } from '../native.js';
 import type { ResolvedOptions } from '../options.js';
-import { fitsInRegion } from '../shm/descriptor.js';
+import { ringInRegion } from '../shm/descriptor.js';
 import { MAX_REGION_SIZE, Region } from '../shm/region.js';
-import { Ring } from '../shm/ring.js';
+import { Ring, ringBytes } from '../shm/ring.js';
 import {
   type AddRegion,
   type AddRing,
@@ -234,8 +233,7 @@ export class MasterConnection extends Connection {
     if (msg.region >= res.regions.length) refuse('MEMIF_ERR_MFMSG', `ring in unknown region ${msg.region}`);
     const region = res.regions[msg.region];
     const cl = ep.config.cacheLineSize;
-    const bytes = 2 * cl + DESC_SIZE * (1 << msg.log2RingSize);
-    if (msg.offset % 4 !== 0 || !fitsInRegion(region, msg.offset, bytes)) {
+    if (!ringInRegion(region, msg.offset, ringBytes(cl, msg.log2RingSize))) {
       refuse('MEMIF_ERR_MFMSG', `ring at offset ${msg.offset} does not fit in region ${msg.region}`);
     }
     const ring = new Ring(region, msg.offset, msg.log2RingSize, cl);

@@ -4,13 +4,15 @@
 // flag for the link — which is posted to a worker. There WorkerQueue claims the fds once, maps the
 // same memory (shared, not copied) and drives the ring with the same burst code as the main
 // thread. When the link goes down the main thread clears the flag; the worker's mapping stays
-// valid until it closes (or its thread ends), so nothing can fault.
-import { DESC_SIZE } from '../constants.js';
+// valid until it closes (or its thread ends), so nothing can fault. A worker's queue that stops
+// trusting the peer (a bad descriptor, an interrupt write the peer blocked) posts its reason
+// through the same shared buffer, and the main thread ends the connection as for its own queues.
 import { InvalidArgumentError, StateError } from '../errors.js';
 import { type NativeBinding, native, type OwnedFds, sys } from '../native.js';
+import { ringInRegion } from '../shm/descriptor.js';
 import { SharedMemory } from '../shm/memory.js';
 import { Region } from '../shm/region.js';
-import { Ring } from '../shm/ring.js';
+import { Ring, ringBytes } from '../shm/ring.js';
 import { checkBurstSize, checkRxMode, type RxMode } from './args.js';
 import { RxQueue } from './rx.js';
 import type { RxBurst } from './rx-burst.js';
@@ -58,7 +60,10 @@ export interface QueueHandle {
     /** The head this side last published (a slave's rx refill). */
     head: number;
   };
-  /** Int32Array[0]: 1 while the connection lives, 0 once it went down. */
+  /**
+   * Int32Array[0]: 1 while the connection lives, 0 once it went down; then the fault a worker's
+   * queue posts to the main thread (see postFault).
+   */
   link: SharedArrayBuffer;
 }
 
@@ -86,8 +91,7 @@ export class WorkerQueue {
     try {
       for (const [i, r] of h.regions.entries()) regions.push(Region.adopt(i, fds.take(i), r.size, binding, false));
       const region = regions[h.ring.region];
-      const ringBytes = 2 * h.cacheLineSize + DESC_SIZE * 2 ** h.ring.log2Size;
-      if (region === undefined || h.ring.offset % 4 !== 0 || h.ring.offset + ringBytes > region.size) {
+      if (!ringInRegion(region, h.ring.offset, ringBytes(h.cacheLineSize, h.ring.log2Size))) {
         throw new InvalidArgumentError("the handle's ring does not lie inside its regions");
       }
       ring = new Ring(region, h.ring.offset, h.ring.log2Size, h.cacheLineSize);
@@ -107,6 +111,7 @@ export class WorkerQueue {
       eventfd: fds.fd(h.regions.length),
       binding,
       resume: h.resume,
+      onFault: (reason: string) => postFault(h.link, reason),
     };
     if (h.kind === 'rx') this.#rx = new RxQueue({ ...init, onInterrupt });
     else this.#tx = new TxQueue(init);
@@ -142,7 +147,7 @@ export class WorkerQueue {
 
   /** True while the main thread's connection is up. */
   get connected(): boolean {
-    return !this.#closed && Atomics.load(this.#link, 0) === 1;
+    return !this.#closed && Atomics.load(this.#link, LINK_UP) === 1;
   }
 
   /** Like Memif.rxBurst. */
@@ -182,7 +187,7 @@ export class WorkerQueue {
     bytes: number;
     /** Packets dropped or descriptors refused. */
     errors: number;
-    /** Why the queue stopped trusting the peer, if it did. */
+    /** Why the queue stopped trusting the peer, if it did (the interface then ended the connection). */
     fault: string | undefined;
   } {
     const q = (this.#rx ?? this.#tx) as RxQueue | TxQueue;
@@ -204,7 +209,7 @@ export class WorkerQueue {
 
   #live(): void {
     if (this.#closed) throw new StateError('MEMIF_ERR_NOCONN', 'this worker queue is closed');
-    if (Atomics.load(this.#link, 0) !== 1) {
+    if (Atomics.load(this.#link, LINK_UP) !== 1) {
       throw new StateError('MEMIF_ERR_NOCONN', 'the interface disconnected: close this worker queue');
     }
   }
@@ -258,6 +263,39 @@ export function makeHandle(
   };
 }
 
+/**
+ * @internal The link buffer shared by a connection and the workers driving its queues, as Int32
+ * entries: [LINK_UP] 1 while the connection lives; [LINK_FAULT] 0, FAULT_WRITING while one worker
+ * writes its reason, FAULT_POSTED once it is there: [LINK_FAULT_LENGTH] bytes of UTF-8 from byte
+ * FAULT_TEXT. The first fault of any worker wins; the main thread waits on LINK_FAULT.
+ */
+export const LINK_UP = 0;
+export const LINK_FAULT = 1;
+const LINK_FAULT_LENGTH = 2;
+const FAULT_WRITING = 1;
+export const FAULT_POSTED = 2;
+const FAULT_TEXT = 12;
+const FAULT_TEXT_MAX = 116;
+/** @internal Bytes of a link buffer. */
+export const LINK_BYTES = FAULT_TEXT + FAULT_TEXT_MAX;
+
+/** @internal A worker's queue stopped trusting the peer: tell the main thread (first fault only). */
+export function postFault(link: SharedArrayBuffer, reason: string): void {
+  const i32 = new Int32Array(link);
+  if (Atomics.compareExchange(i32, LINK_FAULT, 0, FAULT_WRITING) !== 0) return;
+  const text = Buffer.from(reason).subarray(0, FAULT_TEXT_MAX);
+  new Uint8Array(link, FAULT_TEXT, FAULT_TEXT_MAX).set(text);
+  Atomics.store(i32, LINK_FAULT_LENGTH, text.length);
+  Atomics.store(i32, LINK_FAULT, FAULT_POSTED);
+  Atomics.notify(i32, LINK_FAULT);
+}
+
+/** @internal The reason a worker posted (LINK_FAULT is FAULT_POSTED). */
+export function postedFault(link: SharedArrayBuffer): string {
+  const n = Math.min(Atomics.load(new Int32Array(link), LINK_FAULT_LENGTH), FAULT_TEXT_MAX);
+  return Buffer.from(new Uint8Array(link, FAULT_TEXT, n)).toString();
+}
+
 const isInt = (v: unknown, min: number, max: number): v is number =>
   typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 
@@ -306,7 +344,7 @@ function checkHandle(handle: unknown): QueueHandle {
     isInt(h.resume.last, 0, 0xffff) &&
     isInt(h.resume.head, 0, 0xffff) &&
     h.link instanceof SharedArrayBuffer &&
-    h.link.byteLength >= 4;
+    h.link.byteLength >= LINK_BYTES;
   if (!ok) throw bad();
   return h;
 }
@@ -322,9 +360,7 @@ function checkAgainst(h: QueueHandle, sizes: readonly number[]): void {
   for (const [i, r] of h.regions.entries()) {
     if (!(r.size <= sizes[i])) throw altered(`region ${i} is larger than its memory`);
   }
-  const region = h.regions[h.ring.region];
-  const ringBytes = 2 * h.cacheLineSize + DESC_SIZE * 2 ** h.ring.log2Size;
-  if (region === undefined || h.ring.offset % 4 !== 0 || h.ring.offset + ringBytes > region.size) {
+  if (!ringInRegion(h.regions[h.ring.region], h.ring.offset, ringBytes(h.cacheLineSize, h.ring.log2Size))) {
     throw altered('its ring does not lie inside its regions');
   }
 }

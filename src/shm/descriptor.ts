@@ -47,8 +47,16 @@ export const enum Desc32 {
  * (as read from a descriptor or a message) and region sizes are at most 2^53 - 1, so the sum is
  * exact: nothing wraps.
  */
-export function fitsInRegion(region: Region, offset: number, length: number): boolean {
+export function fitsInRegion(region: Pick<Region, 'size'>, offset: number, length: number): boolean {
   return offset + length <= region.size;
+}
+
+/**
+ * Where a peer (ADD_RING) or a handle (WorkerQueue.attach) places a ring: true when `region`
+ * exists, `offset` is 4-aligned and the ring's `bytes` (ringBytes() of ring.ts) lie inside it.
+ */
+export function ringInRegion(region: Pick<Region, 'size'> | undefined, offset: number, bytes: number): boolean {
+  return region !== undefined && offset % 4 === 0 && fitsInRegion(region, offset, bytes);
 }
 
 /**

@@ -1,7 +1,8 @@
 // Where a slave puts rings and buffers in its single region 0 (§7.2, §7.5): all S2M rings, then all
 // M2S rings, then every buffer, S2M queues first. Pure arithmetic; a master never uses this file
 // to find anything (it follows ADD_RING offsets and descriptors instead).
-import { DESC_SIZE, type RingType } from '../constants.js';
+import type { RingType } from '../constants.js';
+import { ringBytes as bytesOfRing } from './ring.js';
 
 /** Sizes a slave lays its region out with. */
 export interface LayoutParams {
@@ -25,7 +26,7 @@ export interface Layout extends LayoutParams {
 
 export function computeLayout(p: LayoutParams): Layout {
   const ringSize = 1 << p.log2RingSize;
-  const ringBytes = 2 * p.cacheLineSize + DESC_SIZE * ringSize;
+  const ringBytes = bytesOfRing(p.cacheLineSize, p.log2RingSize);
   const buffersOffset = (p.numS2M + p.numM2S) * ringBytes;
   const regionSize = buffersOffset + (p.numS2M + p.numM2S) * ringSize * p.bufferSize;
   return { ...p, ringSize, ringBytes, buffersOffset, regionSize };

@@ -11,6 +11,11 @@
 import { DESC_SIZE, MEMIF_COOKIE } from '../constants.js';
 import type { Region } from './region.js';
 
+/** Bytes of a ring: its header (2 cache lines) and 2^log2Size descriptors. */
+export function ringBytes(cacheLineSize: number, log2Size: number): number {
+  return 2 * cacheLineSize + DESC_SIZE * 2 ** log2Size;
+}
+
 export class Ring {
   readonly size: number;
   readonly mask: number;
@@ -39,7 +44,7 @@ export class Ring {
   ) {
     this.size = 1 << log2Size;
     this.mask = this.size - 1;
-    const bytes = 2 * cacheLineSize + DESC_SIZE * this.size;
+    const bytes = ringBytes(cacheLineSize, log2Size);
     this.u16 = new Uint16Array(region.buffer, offset, bytes >>> 1);
     this.u32 = new Uint32Array(region.buffer, offset, bytes >>> 2);
     this.tailIndex = cacheLineSize >>> 1;

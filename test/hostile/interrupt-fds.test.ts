@@ -8,7 +8,10 @@
 // kept turning, bystander traffic, fds and mappings back, few log lines). Regions too large to map:
 // huge-region.test.ts.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { MsgType } from '../../src/constants.js';
 import { type Memif, MemifError } from '../../src/index.js';
 import { native } from '../../src/native.js';
@@ -21,6 +24,48 @@ import type { ScriptedSlave } from '../helpers/scripted-slave.js';
 import { SlaveArena } from '../helpers/slave-arena.js';
 
 const T = { timeout: 20_000 };
+const faultWorker = fileURLToPath(new URL('../helpers/fault-worker.js', import.meta.url));
+
+/** What fault-worker.ts reports after its burst. */
+interface WorkerBurst {
+  result: number | Buffer[];
+  fault: string | undefined;
+  maxGapMs: number;
+  ticks: number;
+}
+
+/** The first message of `event` from `w`. */
+async function message<M>(w: Worker, event: string): Promise<M> {
+  for (;;) {
+    const [m] = (await once(w, 'message')) as [{ event: string }];
+    if (m.event === event) return m as M;
+  }
+}
+
+/**
+ * Hands the tx queue 0 of `victim` to a worker (fault-worker.ts), lets `attack` spoil the eventfd,
+ * and has the worker send `sent`: its txBurst returns, its own loop kept turning, its queue faulted
+ * over the blocked write, and the link goes down (`droppedOver`, checked by the caller); then the
+ * worker closes its queue.
+ */
+async function workerKick(victim: Memif, sent: Buffer, attack: () => Promise<void>, down: () => Promise<void>) {
+  const w = new Worker(faultWorker, { workerData: { handle: victim.handOff('tx', 0), packet: sent } });
+  try {
+    await message(w, 'attached');
+    await attack();
+    w.postMessage('go');
+    const r = await message<WorkerBurst>(w, 'burst');
+    assert.equal(r.result, 1, 'the packet itself was queued by the worker');
+    assert.match(r.fault ?? '', /blocked our interrupt write/, "the worker's queue faulted");
+    assert.ok(r.ticks > 0 && r.maxGapMs < LoopWatch.MAX_GAP_MS, `the worker's loop stalled ${r.maxGapMs} ms`);
+    await down();
+    await message(w, 'down');
+    w.postMessage('close');
+    await message(w, 'closed');
+  } finally {
+    await w.terminate();
+  }
+}
 
 /** The link went down over the interrupt fd: a disconnect with MFMSG and a reason naming it. */
 async function droppedOver(reports: Reports, reason: RegExp): Promise<void> {
@@ -124,6 +169,23 @@ describe('hostile slave vs our master: interrupt fds', () => {
       );
     }
 
+    test("a worker driving our master's M2S queue: the slave made the eventfd blocking and saturates it", T, (t) =>
+      withToy(t, 'M2S eventfd saturate-loop (worker)', 'M2S', async (a, s, toy) => {
+        s.offerGoodM2S(8);
+        const sent = packet('from a worker into a saturated doorbell', 222);
+        await workerKick(
+          a.victim,
+          sent,
+          async () => {
+            await toy.play('block');
+            await toy.play('saturate-loop');
+          },
+          () => droppedOver(a.reports, /blocked our interrupt write/),
+        );
+        assert.deepEqual(s.readM2S(), [sent], 'what was published arrived intact');
+      }),
+    );
+
     test('our master drains an S2M eventfd that the slave made blocking and keeps reading', T, (t) =>
       withToy(t, 'S2M eventfd blocking + stolen counts', 'S2M', async (a, s, toy) => {
         await toy.play('block');
@@ -208,6 +270,24 @@ describe('hostile master vs our slave: the eventfds it shares', () => {
       }),
     );
   }
+
+  test("a worker driving our slave's S2M queue: the master made the eventfd blocking and saturates it", T, (t) =>
+    scene(t, 'slave S2M saturate-loop (worker)', 'S2M', async (slave, conn, toy, reports) => {
+      const sent = packet('slave worker into a saturated doorbell', 170);
+      await workerKick(
+        slave,
+        sent,
+        async () => {
+          await toy.play('block');
+          await toy.play('saturate-loop');
+        },
+        () => droppedOver(reports, /blocked our interrupt write/),
+      );
+      assert.deepEqual(conn.readS2M(), [sent], 'what was published arrived intact');
+      const r = await conn.next();
+      assert.equal(r?.msg?.type, MsgType.DISCONNECT, 'the master was told why');
+    }),
+  );
 
   test('our slave drains an M2S eventfd that the master made blocking and keeps reading', T, (t) =>
     scene(t, 'slave M2S blocking + stolen counts', 'M2S', async (slave, conn, toy, reports, received) => {

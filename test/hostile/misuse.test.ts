@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { describe as describeValue } from '../../src/errors.js';
 import {
+  createStream,
   InvalidArgumentError,
   Memif,
   MemifError,
@@ -54,6 +55,12 @@ function throwingGetters(): object {
     'payload',
     'uid',
     'gid',
+    'queueId',
+    'readableHighWaterMark',
+    'writableHighWaterMark',
+    'retryMs',
+    'readable',
+    'writable',
   ];
   for (const k of keys) {
     Object.defineProperty(o, k, {
@@ -292,6 +299,13 @@ describe('caller misuse: every public method with every bad value', () => {
         {
           name: 'receive({ maxBurst })',
           call: (v) => master.receive(0, { maxBurst: v as number }),
+          valid: ['undefined'],
+        },
+        { name: 'createStream(memif)', call: (v) => createStream(v as Memif) },
+        { name: 'createStream(options)', call: (v) => createStream(master, v as object), valid: ['undefined', '{}'] },
+        {
+          name: 'createStream({ queueId })',
+          call: (v) => createStream(master, { queueId: v as number }),
           valid: ['undefined'],
         },
         {

@@ -1,13 +1,15 @@
 // Death by SIGKILL in the middle of a burst: a memif-ts peer in a child process, running traffic,
 // is killed while packets flow, in both roles. Our side reports a disconnect, checks every byte it
-// got before, releases every fd and mapping, keeps running, and then serves a new peer.
+// got before, releases every fd and mapping, keeps running (its event loop kept turning, a bystander
+// pair kept passing traffic), and then serves a new peer.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
 import { Memif } from '../../src/index.js';
 import { ChildPeer } from '../helpers/child-peer.js';
-import { assertQuietLog, assertReleased, countingLogger, exchange, Reports } from '../helpers/hostile.js';
+import { assertQuietLog, assertReleased, Bystander, countingLogger, exchange, Reports } from '../helpers/hostile.js';
+import { LoopWatch } from '../helpers/liveness.js';
 import { type Resources, snapshot } from '../helpers/resources.js';
 import { type TempDir, tempDir } from '../helpers/tmp.js';
 import { type StreamSpec, streamPacket, streams } from '../helpers/traffic.js';
@@ -73,10 +75,28 @@ async function afterKill(
 
 describe('a peer killed by SIGKILL in the middle of a burst', () => {
   let tmp: TempDir;
-  before(() => {
+  let bystander: Bystander;
+  let watch: LoopWatch;
+  before(async () => {
     tmp = tempDir('memif-hostile-k-');
+    bystander = await Bystander.start(tmp.socket('bystander.sock'), logger);
   });
-  after(() => tmp.remove());
+  after(async () => {
+    await bystander.close();
+    tmp.remove();
+  });
+  beforeEach(() => {
+    watch = new LoopWatch();
+  });
+  // Through the kill and the new peer: the loop kept turning and the bystander pair is untouched.
+  afterEach(async (t) => {
+    try {
+      await watch.assertAlive(t.name);
+    } finally {
+      watch.stop();
+    }
+    await bystander.check(t.name);
+  });
 
   test('our master, the slave killed', T, async () => {
     const socketPath = tmp.socket('master.sock');

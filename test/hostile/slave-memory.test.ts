@@ -7,10 +7,13 @@ import { once } from 'node:events';
 import { ftruncateSync, openSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { DESC_FLAG_NEXT, MsgType } from '../../src/constants.js';
 import { computeLayout } from '../../src/shm/layout.js';
 import { encodeConnect } from '../../src/wire/messages.js';
 import { havePython, packet, until } from '../helpers/hostile.js';
+import { LoopWatch } from '../helpers/liveness.js';
 import { type Attack, MasterArena, toldAndDropped } from '../helpers/master-arena.js';
 import type { ScriptedSlave } from '../helpers/scripted-slave.js';
 
@@ -77,6 +80,39 @@ describe('hostile slave vs our master: shared memory', () => {
         assert.equal(q.errors, 1);
         assert.equal(q.packets, 1);
         assert.equal(a.victim.connected, true);
+      }),
+    );
+
+    test('a descriptor outside the memory, read by a worker thread: the worker faults, the link goes down', T, () =>
+      arena.attack('descriptor outside the memory (worker)', {}, async (a) => {
+        const s = await connected(a);
+        const file = fileURLToPath(new URL('../helpers/fault-worker.js', import.meta.url));
+        const w = new Worker(file, { workerData: { handle: a.victim.handOff('rx', 0) } });
+        const next = (event: string) =>
+          new Promise<{ event: string; result?: Buffer[]; fault?: string; maxGapMs?: number }>((resolve) => {
+            const on = (m: { event: string }) => {
+              if (m.event !== event) return;
+              w.off('message', on);
+              resolve(m);
+            };
+            w.on('message', on);
+          });
+        try {
+          await next('attached');
+          const size = s.region?.size ?? 0;
+          s.publishS2M(0, { offset: size - 10, length: 100 }, 1);
+          w.postMessage('go');
+          const r = await next('burst');
+          assert.deepEqual(r.result, [], 'nothing read from outside the memory');
+          assert.match(r.fault ?? '', /descriptor outside the shared memory/);
+          assert.ok((r.maxGapMs ?? Infinity) < LoopWatch.MAX_GAP_MS, "the worker's loop kept turning");
+          await faulted(a, s, /worker: descriptor outside the shared memory/);
+          await next('down');
+          w.postMessage('close');
+          await next('closed');
+        } finally {
+          await w.terminate();
+        }
       }),
     );
 

@@ -1,5 +1,5 @@
 // A careless caller's callbacks against the state machine: listeners of 'disconnect', 'close',
-// 'connect', 'error' and 'interrupt' that throw, and a logger whose every method throws (or
+// 'connect', 'error', 'interrupt' and 'connectFailed' that throw, and a logger whose every method throws (or
 // rejects). Rule under test: memif-ts updates its state before any user code runs, a listener's
 // exception is rethrown on process.nextTick (it reaches 'uncaughtException'), and nothing of ours
 // — retry, teardown, close(), the fresh link — is skipped. A logger's exception is swallowed.
@@ -329,6 +329,37 @@ describe('user callbacks that throw, and a logger that throws', () => {
       process.off('unhandledRejection', onUnhandled);
     }
   });
+
+  test(
+    'a connectFailed listener that throws: the slave keeps retrying and connects when a master comes',
+    T,
+    async () => {
+      const thrown: UserError[] = [];
+      const caught = await scene('throwing connectFailed listener', async (path) => {
+        const slave = await Memif.create(opts('slave', path));
+        slave.on('connectFailed', (info) => {
+          const e = new UserError(`connectFailed listener broke on ${info.cause}`);
+          thrown.push(e);
+          throw e;
+        });
+        let master: Memif | undefined;
+        try {
+          await until(() => thrown.length >= 1);
+          const attempts = slave.details().connectAttempts;
+          // Retries go on after the throw (every reconnectIntervalMs).
+          await until(() => slave.details().connectAttempts >= attempts + 2);
+          master = await Memif.create(opts('master', path));
+          await Promise.all([master.waitForConnect(), slave.waitForConnect()]);
+          await exchange(master, slave, 'after a throwing connectFailed listener');
+        } finally {
+          await slave.close();
+          await master?.close();
+        }
+      });
+      assert.ok(thrown.length >= 1);
+      assert.deepEqual(caught, thrown);
+    },
+  );
 
   test('a throwing listener is the user’s error, typed errors stay ours', T, async () => {
     // A slave with nobody to connect to reports through a throwing 'error' listener, then is closed.

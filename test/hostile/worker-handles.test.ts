@@ -2,15 +2,17 @@
 // without close() leaves nothing behind, handles never attached are discarded when the link goes
 // down or the interface closes, a second attach of one handle is refused (MEMIF_ERR_ALREADY) and
 // cannot later close an fd the application opened, and garbage handed to attach() touches no fd.
+// Every case also checks that the event loop kept turning and a bystander pair kept passing traffic.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { closeSync, fstatSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Memif, type QueueHandle, WorkerQueue } from '../../src/index.js';
-import { countingLogger, exchange, packet, Reports, receiveSome } from '../helpers/hostile.js';
+import { Bystander, countingLogger, exchange, packet, Reports, receiveSome } from '../helpers/hostile.js';
+import { LoopWatch } from '../helpers/liveness.js';
 import { newFds, type Resources, settle, snapshot } from '../helpers/resources.js';
 import { type TempDir, tempDir } from '../helpers/tmp.js';
 
@@ -49,14 +51,29 @@ describe('worker hand-off handles own their fds exactly once (class 7)', () => {
   let tmp: TempDir;
   let socketPath: string;
   let master: Memif;
+  let bystander: Bystander;
+  let watch: LoopWatch;
   before(async () => {
     tmp = tempDir('memif-hostile-handles-');
     socketPath = tmp.socket();
     master = await Memif.create({ role: 'master', socketPath, id: 0, logger, rxMode: 'polling' });
+    bystander = await Bystander.start(tmp.socket('bystander.sock'), logger);
   });
   after(async () => {
+    await bystander.close();
     await master.close();
     tmp.remove();
+  });
+  beforeEach(() => {
+    watch = new LoopWatch();
+  });
+  afterEach(async (t) => {
+    try {
+      await watch.assertAlive(t.name);
+    } finally {
+      watch.stop();
+    }
+    await bystander.check(t.name);
   });
 
   async function connectSlave(): Promise<Memif> {

@@ -1,13 +1,17 @@
 // A slave that writes descriptors pointing outside the shared memory, or moves head too far:
 // the master drops that connection with a reason (DISCONNECT to the peer, 'disconnect' event
 // with MEMIF_ERR_MFMSG), reads nothing outside a mapping, and another interface on the same
-// socket keeps passing traffic throughout.
+// socket keeps passing traffic throughout; the event loop kept turning, and every fd and mapping
+// of the bad connection is released.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { MsgType } from '../../src/constants.js';
 import { type DisconnectInfo, Memif } from '../../src/index.js';
 import type { Disconnect } from '../../src/wire/messages.js';
+import { assertReleased } from '../helpers/hostile.js';
+import { LoopWatch } from '../helpers/liveness.js';
+import { type Resources, snapshot } from '../helpers/resources.js';
 import { ScriptedSlave } from '../helpers/scripted-slave.js';
 import { type TempDir, tempDir } from '../helpers/tmp.js';
 
@@ -45,6 +49,20 @@ describe('descriptors from a bad slave', () => {
     await bystander.close();
     await victim.close();
     tmp.remove();
+  });
+  let watch: LoopWatch;
+  let baseline: Resources;
+  beforeEach(() => {
+    watch = new LoopWatch();
+    baseline = snapshot();
+  });
+  afterEach(async (t) => {
+    try {
+      await watch.assertAlive(t.name);
+    } finally {
+      watch.stop();
+    }
+    await assertReleased(baseline, t.name);
   });
 
   const cases: [string, (s: ScriptedSlave) => void, RegExp][] = [
