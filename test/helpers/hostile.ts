@@ -3,8 +3,10 @@
 // the check that an attack left no fd or mapping behind.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { afterEach, beforeEach } from 'node:test';
 import { setTimeout as sleep, setImmediate as tick } from 'node:timers/promises';
 import { type Logger, Memif, type MemifError, type MemifOptions } from '../../src/index.js';
+import { LoopWatch } from './liveness.js';
 import { newFds, type Resources, settle, snapshot } from './resources.js';
 
 /** A logger that records every line. */
@@ -90,6 +92,25 @@ export class Bystander {
     await this.slave.close();
     await this.master.close();
   }
+}
+
+/**
+ * For every test of the enclosing suite: a LoopWatch from its start, and after it, that the event
+ * loop kept turning and the bystander pair (created in the suite's before()) is untouched.
+ */
+export function watchEachTest(bystander: () => Bystander): void {
+  let watch: LoopWatch;
+  beforeEach(() => {
+    watch = new LoopWatch();
+  });
+  afterEach(async (t) => {
+    try {
+      await watch.assertAlive(t.name);
+    } finally {
+      watch.stop();
+    }
+    await bystander().check(t.name);
+  });
 }
 
 /** What an interface reported. */

@@ -4,12 +4,19 @@
 // pair kept passing traffic), and then serves a new peer.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
 import { Memif } from '../../src/index.js';
 import { ChildPeer } from '../helpers/child-peer.js';
-import { assertQuietLog, assertReleased, Bystander, countingLogger, exchange, Reports } from '../helpers/hostile.js';
-import { LoopWatch } from '../helpers/liveness.js';
+import {
+  assertQuietLog,
+  assertReleased,
+  Bystander,
+  countingLogger,
+  exchange,
+  Reports,
+  watchEachTest,
+} from '../helpers/hostile.js';
 import { type Resources, snapshot } from '../helpers/resources.js';
 import { type TempDir, tempDir } from '../helpers/tmp.js';
 import { type StreamSpec, streamPacket, streams } from '../helpers/traffic.js';
@@ -76,7 +83,6 @@ async function afterKill(
 describe('a peer killed by SIGKILL in the middle of a burst', () => {
   let tmp: TempDir;
   let bystander: Bystander;
-  let watch: LoopWatch;
   before(async () => {
     tmp = tempDir('memif-hostile-k-');
     bystander = await Bystander.start(tmp.socket('bystander.sock'), logger);
@@ -85,18 +91,8 @@ describe('a peer killed by SIGKILL in the middle of a burst', () => {
     await bystander.close();
     tmp.remove();
   });
-  beforeEach(() => {
-    watch = new LoopWatch();
-  });
-  // Through the kill and the new peer: the loop kept turning and the bystander pair is untouched.
-  afterEach(async (t) => {
-    try {
-      await watch.assertAlive(t.name);
-    } finally {
-      watch.stop();
-    }
-    await bystander.check(t.name);
-  });
+  // Through each attack: the loop kept turning and the bystander pair is untouched.
+  watchEachTest(() => bystander);
 
   test('our master, the slave killed', T, async () => {
     const socketPath = tmp.socket('master.sock');

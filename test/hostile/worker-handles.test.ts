@@ -7,12 +7,19 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { closeSync, fstatSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Memif, type QueueHandle, WorkerQueue } from '../../src/index.js';
-import { Bystander, countingLogger, exchange, packet, Reports, receiveSome } from '../helpers/hostile.js';
-import { LoopWatch } from '../helpers/liveness.js';
+import {
+  Bystander,
+  countingLogger,
+  exchange,
+  packet,
+  Reports,
+  receiveSome,
+  watchEachTest,
+} from '../helpers/hostile.js';
 import { newFds, type Resources, settle, snapshot } from '../helpers/resources.js';
 import { type TempDir, tempDir } from '../helpers/tmp.js';
 
@@ -52,7 +59,6 @@ describe('worker hand-off handles own their fds exactly once (class 7)', () => {
   let socketPath: string;
   let master: Memif;
   let bystander: Bystander;
-  let watch: LoopWatch;
   before(async () => {
     tmp = tempDir('memif-hostile-handles-');
     socketPath = tmp.socket();
@@ -64,17 +70,8 @@ describe('worker hand-off handles own their fds exactly once (class 7)', () => {
     await master.close();
     tmp.remove();
   });
-  beforeEach(() => {
-    watch = new LoopWatch();
-  });
-  afterEach(async (t) => {
-    try {
-      await watch.assertAlive(t.name);
-    } finally {
-      watch.stop();
-    }
-    await bystander.check(t.name);
-  });
+  // Through each attack: the loop kept turning and the bystander pair is untouched.
+  watchEachTest(() => bystander);
 
   async function connectSlave(): Promise<Memif> {
     const slave = await Memif.create({ role: 'slave', socketPath, id: 0, logger, rxMode: 'polling' });
