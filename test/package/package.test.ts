@@ -6,7 +6,8 @@
 // Each import runs a master and a slave through the package's public API and sends a packet, and
 // says which addon file the process mapped. Last, the same app under qemu-aarch64 with an arm64
 // node loads the linux-arm64 prebuild and does the same (skipped, with the reason, where qemu,
-// the arm64 C library or an arm64 node is missing; .ci/run installs them).
+// the arm64 C library or an arm64 node is missing; .ci/run installs them). And a tarball whose
+// prebuild does not load falls back to a source build that works.
 //
 // Environment: MEMIF_TEST_NODE_ARM64, the arm64 node binary (default: where .ci/run puts it,
 // /var/cache/memif-ts/node/linux-arm64-20/bin/node).
@@ -279,6 +280,39 @@ describe('the packed package, installed into a fresh app', () => {
     const out = run('sh', ['-c', 'node_modules/.bin/memif --help'], { cwd: app, env: { PATH: bin } });
     assert.match(out, /^Usage: memif COMMAND/m);
     assert.match(out, /^ {2}responder /m);
+  });
+
+  test('a prebuild that does not load (as on an older C library): the install says why, builds from source, and that addon runs', () => {
+    // The same tarball with this platform's prebuild replaced by a file that is no shared object.
+    const broken = join(tmp.dir, 'broken');
+    mkdirSync(broken);
+    run('tar', ['xzf', tarball, '-C', broken], { cwd: tmp.dir });
+    const prebuilt = join(broken, 'package', 'prebuilds', `linux-${arch()}`, 'memif-ts.glibc.node');
+    writeFileSync(prebuilt, 'not an ELF file\n');
+    const brokenTgz = join(tmp.dir, 'broken.tgz');
+    run('tar', ['czf', brokenTgz, '-C', broken, 'package'], { cwd: tmp.dir });
+    const app2 = join(tmp.dir, 'app-from-source');
+    mkdirSync(app2);
+    writeFileSync(join(app2, 'package.json'), `${JSON.stringify({ name: 'app2', private: true, type: 'module' })}\n`);
+    const npmCli = realpathSync(process.env.npm_execpath || which('npm') || 'npm');
+    // This time with the compiler on the PATH (python3, make, g++), as the fallback needs.
+    const log = run(
+      process.execPath,
+      [npmCli, 'install', '--foreground-scripts', '--prefer-offline', '--no-audit', '--no-fund', brokenTgz],
+      { cwd: app2 },
+    );
+    assert.match(
+      log,
+      new RegExp(
+        `memif-ts: building the native addon from source \\(the prebuilt prebuilds/linux-${arch()}/memif-ts\\.glibc\\.node does not load: `,
+      ),
+    );
+    const built = join(app2, 'node_modules', 'memif-ts', 'build', 'Release', 'memif_native.node');
+    assert.ok(existsSync(built), 'build/Release/memif_native.node was built');
+    writeFileSync(join(app2, 'smoke.mjs'), ESM);
+    const s = parseSmoke(run(process.execPath, ['smoke.mjs', 'from-source'], { cwd: app2 }));
+    assert.equal(s.packet, `hello from ${arch()}`);
+    assert.equal(realpathSync(s.addon), realpathSync(built), 'the process mapped the addon built from source');
   });
 
   test('linux-arm64: the prebuild loads and runs under qemu-aarch64 with an arm64 node', (t) => {
