@@ -131,7 +131,7 @@ export const capture: Command = {
         }
         return pkts.length === 256 && !output.blocked;
       };
-      if (!(await ctx.waitForLink(memif))) return finish();
+      if (!(await ctx.waitForLink(memif))) return await finish();
       driver = driveRx(memif, ctx.shared.rxMode, ctx.signal, poll);
       if (stopped) driver.stop();
       if (durationS !== undefined) {
@@ -142,10 +142,13 @@ export const capture: Command = {
       } else {
         await driver.done;
       }
-      return finish();
+      return await finish();
 
-      function finish(): number {
+      /** Flushes the output, then prints the summary: what it says was written, was. */
+      async function finish(): Promise<number> {
         const s = (performance.now() - started) / 1000;
+        const dropped = await output.close(ctx.signal);
+        const lost = dropped > 0 ? `; the last ${dropped} bytes, which the reader did not take, were dropped` : '';
         reporter.summary(
           {
             file,
@@ -154,10 +157,11 @@ export const capture: Command = {
             packets: c.rxPackets,
             bytes: c.rxBytes,
             fileBytes: c.written,
+            droppedBytes: dropped,
             seconds: Math.round(s * 1000) / 1000,
           },
           [
-            `capture: ${c.rxPackets} frames (${c.rxBytes} bytes) written to ${toStdout ? 'stdout' : file} (${format}) in ${s.toFixed(1)} s`,
+            `capture: ${c.rxPackets} frames (${c.rxBytes} bytes) written to ${toStdout ? 'stdout' : file} (${format}) in ${s.toFixed(1)} s${lost}`,
             `average ${formatPps(c.rxPackets / s)} ${formatBits(c.rxBytes / s)}`,
           ],
         );

@@ -18,6 +18,7 @@ export class RecordOutput {
   readonly #stream: Writable | undefined;
   readonly #ownsStream: boolean = false;
   #blocked = false;
+  #closed = false;
   #failed: Error | undefined;
   #onReady: () => void = () => {};
   #onFail: (err: Error) => void = () => {};
@@ -75,14 +76,18 @@ export class RecordOutput {
   }
 
   /**
-   * Flushes and closes what this opened. A pipe's buffered records are waited for until `signal`
-   * aborts; then the reader gets FLUSH_AFTER_ABORT_MS more, and what it has not taken is dropped.
+   * Flushes and closes what this opened, and resolves with the bytes a stuck reader did not take
+   * (0 once all went out, or when the output failed: `fail` said so). A pipe's buffered records are
+   * waited for until `signal` aborts; then the reader gets FLUSH_AFTER_ABORT_MS more, and what it
+   * has not taken is dropped. Idempotent: a second call resolves with 0.
    */
-  async close(signal: AbortSignal): Promise<void> {
+  async close(signal: AbortSignal): Promise<number> {
+    if (this.#closed) return 0;
+    this.#closed = true;
     const stream = this.#stream;
     if (stream === undefined) {
       closeSync(this.#fd);
-      return;
+      return 0;
     }
     const cancel = new AbortController();
     const flushed = (async () => {
@@ -97,6 +102,7 @@ export class RecordOutput {
     });
     await Promise.race([flushed, gaveUp]);
     cancel.abort();
+    const dropped = this.#failed === undefined ? stream.writableLength : 0;
     stream.off('drain', this.#drained);
     if (this.#ownsStream) {
       stream.destroy();
@@ -104,6 +110,7 @@ export class RecordOutput {
       // stdout stays open (the process owns it); a stuck reader's leftovers are dropped at exit.
       stream.off('error', this.#error);
     }
+    return dropped;
   }
 }
 

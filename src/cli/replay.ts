@@ -65,8 +65,12 @@ export const replay: Command = {
     if (records.length > 0 && (await ctx.waitForLink(memif))) {
       started = performance.now();
       while ((loops === 0 || c.passes < loops) && !ctx.signal.aborted) {
+        const sent = c.txPackets;
         if (!(await sendPass(memif, records, due, ctx, c))) break;
         c.passes++;
+        // A pass that sent nothing (every record skipped) never waited for anything: without a
+        // pause here, `--loop 0` would never let the event loop (SIGINT included) turn again.
+        if (c.txPackets === sent) await pause(1, ctx.signal);
       }
     }
     const s = (performance.now() - started) / 1000;

@@ -283,16 +283,26 @@ export const LINK_BYTES = FAULT_TEXT + FAULT_TEXT_MAX;
 export function postFault(link: SharedArrayBuffer, reason: string): void {
   const i32 = new Int32Array(link);
   if (Atomics.compareExchange(i32, LINK_FAULT, 0, FAULT_WRITING) !== 0) return;
-  const text = Buffer.from(reason).subarray(0, FAULT_TEXT_MAX);
+  let text = Buffer.from(reason);
+  if (text.length > FAULT_TEXT_MAX) {
+    // Cut before a whole character: back off while the first byte left out continues one.
+    let n = FAULT_TEXT_MAX;
+    while (n > 0 && (text[n] & 0xc0) === 0x80) n--;
+    text = text.subarray(0, n);
+  }
   new Uint8Array(link, FAULT_TEXT, FAULT_TEXT_MAX).set(text);
   Atomics.store(i32, LINK_FAULT_LENGTH, text.length);
   Atomics.store(i32, LINK_FAULT, FAULT_POSTED);
   Atomics.notify(i32, LINK_FAULT);
 }
 
-/** @internal The reason a worker posted (LINK_FAULT is FAULT_POSTED). */
+/**
+ * @internal The reason a worker posted (LINK_FAULT is FAULT_POSTED). Any thread holding the handle
+ * can write the buffer: a length out of range is clamped (a negative one threw in the main thread's
+ * wait, an unhandled rejection, and the fault was lost).
+ */
 export function postedFault(link: SharedArrayBuffer): string {
-  const n = Math.min(Atomics.load(new Int32Array(link), LINK_FAULT_LENGTH), FAULT_TEXT_MAX);
+  const n = Math.max(0, Math.min(Atomics.load(new Int32Array(link), LINK_FAULT_LENGTH), FAULT_TEXT_MAX));
   return Buffer.from(new Uint8Array(link, FAULT_TEXT, n)).toString();
 }
 

@@ -123,6 +123,39 @@ describe('memif replay', () => {
     },
   );
 
+  test('--loop 0 over a file whose every record is skipped: SIGINT still ends it, with its summary', T, async () => {
+    const file = join(tmp.dir, 'none-fits.pcap');
+    // Ring 2^4 of 2,048-byte buffers: at most 32,768 bytes a frame; this file has nothing smaller.
+    const big = Buffer.alloc(40_000, 9);
+    const rec = Buffer.alloc(recordSize('pcap', big.length, 65535));
+    writeRecord('pcap', rec, 0, big, 0n, 65535);
+    writeFileSync(file, Buffer.concat([captureHeader('pcap', 65535), rec]));
+    const dst = await Memif.create({ role: 'master', socketPath: tmp.socket('none.sock') });
+    try {
+      const rep = startCli([
+        'replay',
+        file,
+        '--socket',
+        tmp.socket('none.sock'),
+        '--ring',
+        '4',
+        '--topspeed',
+        '--loop',
+        '0',
+      ]);
+      await rep.waitFor(/record 1 \(40000 bytes\) skipped/);
+      const exit = await rep.stop('SIGINT', 10_000);
+      assert.equal(exit.signal, null, `exited by itself on SIGINT, not killed: ${exit.stderr}`);
+      assert.equal(exit.code, 0, exit.stderr);
+      assert.match(
+        exit.stdout,
+        /replay: 0 frames \(0 bytes\) sent from .*, \d+ skipped \(0 bytes, or larger than the ring holds\), \d+ pass(es)?,/,
+      );
+    } finally {
+      await dst.close();
+    }
+  });
+
   test('bad usage: exit status 2 and a one-line reason', T, async () => {
     const junk = join(tmp.dir, 'junk.pcap');
     writeFileSync(junk, 'not a capture at all');

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { Memif, type QueueHandle, WorkerQueue } from '../../src/index.js';
+import { Memif, type MemifError, type QueueHandle, WorkerQueue } from '../../src/index.js';
 import {
   Bystander,
   countingLogger,
@@ -357,4 +357,47 @@ describe('worker hand-off handles own their fds exactly once (class 7)', () => {
       await slave.close();
     }
   });
+
+  test(
+    "a fault forged into a handle's link buffer (a length out of range): the link goes down, nothing thrown",
+    T,
+    async () => {
+      // Whoever holds a handle holds its link buffer: here the main thread writes a fault with a
+      // length no postFault writes, as a careless or hostile worker could.
+      const rejections: unknown[] = [];
+      let rejected: (e: unknown) => void = () => {};
+      const onRejection = (e: unknown) => {
+        rejections.push(e);
+        rejected(e);
+      };
+      process.on('unhandledRejection', onRejection);
+      try {
+        for (const length of [-1, 0x7fffffff]) {
+          const slave = await connectSlave();
+          try {
+            const h = slave.handOff('tx', 0);
+            const i32 = new Int32Array(h.link);
+            const down = once(slave, 'disconnect') as Promise<[{ reason: string; error: MemifError }]>;
+            const failed = new Promise<never>((_, reject) => {
+              rejected = reject;
+            });
+            Atomics.store(i32, 2, length); // LINK_FAULT_LENGTH
+            Atomics.store(i32, 1, 2); // LINK_FAULT = FAULT_POSTED
+            Atomics.notify(i32, 1);
+            const [info] = await Promise.race([down, failed]);
+            assert.match(info.reason, /^worker: /, `length ${length}`);
+            assert.equal(info.error.errorName, 'MEMIF_ERR_MFMSG', `length ${length}`);
+            await Promise.all([slave.waitForConnect(), master.waitForConnect()]);
+            await exchange(master, slave, `after a forged fault of length ${length}`);
+          } finally {
+            await slave.close();
+          }
+        }
+        await settle();
+        assert.deepEqual(rejections, [], 'no unhandled rejection');
+      } finally {
+        process.off('unhandledRejection', onRejection);
+      }
+    },
+  );
 });
