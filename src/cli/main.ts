@@ -61,8 +61,11 @@ function version(): string {
   return 'unknown';
 }
 
-// A reader that went away (`memif … | head`) ends the command, not with a stack trace.
+// A reader that went away (`memif … | head`) ends the command, not with a stack trace. A command
+// that writes its own data to stdout (capture -w -) listens for its errors too, and ends itself
+// with its summary on stderr.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (process.stdout.listenerCount('error') > 1) return;
   if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   throw err;
 });

@@ -105,6 +105,46 @@ describe('memif capture', { skip: tsharkMissing() }, () => {
     }
   });
 
+  test(
+    '-w - | head -c 2000: the reader leaving (EPIPE) ends the capture by itself, with its summary on stderr',
+    T,
+    async () => {
+      const socket = tmp.socket('head.sock');
+      const m = await master(socket);
+      try {
+        const script = 'set -o pipefail; "$1" "$2" capture --socket "$3" -w - | head -c 2000 > /dev/null';
+        const sh = spawn('bash', ['-c', script, 'bash', process.execPath, CLI, socket], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+          detached: true,
+        });
+        let stderr = '';
+        sh.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+        });
+        const exited = new Promise<number | null>((r) => sh.on('close', r));
+        let status: number | null | undefined;
+        void exited.then((s) => {
+          status = s;
+        });
+        try {
+          await m.waitForConnect({ timeoutMs: 15_000 });
+          const frames = testFrames(64, 5);
+          for (let i = 0; i < 20_000 && status === undefined && m.connected; i++) {
+            m.txBurst(0, frames);
+            await new Promise((r) => setTimeout(r, 2));
+          }
+          assert.equal(await exited, 0, stderr);
+        } finally {
+          if (sh.exitCode === null && sh.signalCode === null) process.kill(-(sh.pid as number), 'SIGKILL');
+        }
+        assert.match(stderr, /capture: the reader of the output went away; stopping/);
+        assert.match(stderr, /capture: \d+ frames .* to stdout/);
+      } finally {
+        await m.close();
+      }
+    },
+  );
+
   test('-w - to a reader that stops: frames wait in our ring (the peer sees it full), none is lost, and a stuck reader does not hold off SIGINT', {
     timeout: 60_000,
   }, async () => {
