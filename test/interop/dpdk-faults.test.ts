@@ -56,7 +56,7 @@ describe('interop with DPDK net_memif: its faults', { skip: testpmdAvailable() ?
       >;
       // Two buffers (bufferSize 2048): the frame that starts on the last free slot.
       assert.equal(iface.txBurst(0, [frame(3000, 0, RING)]), 1);
-      for (let i = 0; i < 400 && iface.connected && s2m().head === RING - 1; i++) await sleep(5);
+      for (let i = 0; i < 4000 && iface.connected && s2m().head === RING - 1; i++) await sleep(5);
       // Our receive reads head, sees it more than a ring past tail, and refuses to read on.
       assert.deepEqual(iface.rxBurst(0), [], 'not one frame is read from an overrun ring');
       const [info] = await down;
@@ -84,7 +84,14 @@ describe('interop with DPDK net_memif: its faults', { skip: testpmdAvailable() ?
   }, async () => {
     const tmp = tempDir();
     const socketPath = tmp.socket();
-    const pmd = await Testpmd.start({ role: 'server', socket: socketPath, rsize: Math.log2(RING) });
+    // Interactive, for its port counters: when it has received the frame, it has tried to send it back.
+    const pmd = await Testpmd.start({
+      role: 'server',
+      socket: socketPath,
+      rsize: Math.log2(RING),
+      interactive: true,
+      autoStart: true,
+    });
     const iface = await Memif.create({ role: 'slave', socketPath, log2RingSize: Math.log2(RING) });
     try {
       await iface.waitForConnect({ timeoutMs: PEER_WAIT_MS });
@@ -92,7 +99,9 @@ describe('interop with DPDK net_memif: its faults', { skip: testpmdAvailable() ?
       const frames = await fillButOne(iface, () => m2s().tail);
       const big = macswapped(frame(3000, 0, RING));
       assert.equal(iface.txBurst(0, [big]), 1);
-      await sleep(200);
+      for (let i = 0; i < 200 && (await pmd.portStats()).rx < RING; i++) await sleep(10);
+      assert.equal((await pmd.portStats()).rx, RING, 'testpmd received the chained frame');
+      await sleep(50); // its transmit follows in the same loop iteration
       // The server gives up on the frame (tail does not move) but only after it has copied bytes
       // 2048.. of it into the next slot's buffer: the unread frame 0, whose descriptor says 100 bytes.
       assert.equal(m2s().tail, RING - 1, 'the chained frame is not published');
