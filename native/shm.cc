@@ -3,7 +3,9 @@
 // JS view sees length 0, never freed memory; a finalizer unmaps what was never unmapped explicitly.
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <mutex>
@@ -21,7 +23,7 @@ namespace {
 // none ever comes, these few bytes leak, which beats a double free).
 struct Mapping {
   void* addr;
-  size_t size;
+  size_t size;  // what munmap takes: on hugetlbfs, rounded up to whole huge pages
   bool unmapped;
   bool creating;
   bool finalized;
@@ -30,6 +32,12 @@ struct Mapping {
 // Live mappings by address, shared by every thread that loaded the addon.
 std::mutex g_mutex;
 std::unordered_map<void*, Mapping*> g_mappings;
+
+// True for a file on hugetlbfs (a MFD_HUGETLB memfd, a file under a hugetlbfs mount).
+bool OnHugetlbfs(int fd) {
+  struct statfs sfs;
+  return fstatfs(fd, &sfs) == 0 && sfs.f_type == HUGETLBFS_MAGIC;
+}
 
 // Unmaps (once) and forgets. Caller holds g_mutex.
 void UnmapLocked(Mapping* m) {
@@ -102,12 +110,19 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
     ThrowErrno(env, "mmap", S_ISREG(st.st_mode) ? EOVERFLOW : ENODEV);
     return env.Null();
   }
-  void* addr = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  // munmap of a hugetlbfs mapping fails (EINVAL) unless its length is whole huge pages (st_blksize
+  // there): the mapping would outlive unmap(), pinning its pages.
+  size_t maplen = size;
+  if (OnHugetlbfs(fd) && st.st_blksize > 0) {
+    size_t page = static_cast<size_t>(st.st_blksize);
+    maplen = (size + page - 1) / page * page;
+  }
+  void* addr = mmap(nullptr, maplen, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (addr == MAP_FAILED) {
     ThrowErrno(env, "mmap", errno);
     return env.Null();
   }
-  Mapping* m = new Mapping{addr, size, false, true, false};
+  Mapping* m = new Mapping{addr, maplen, false, true, false};
   {
     std::lock_guard<std::mutex> lock(g_mutex);
     g_mappings[addr] = m;
@@ -161,11 +176,15 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
 // sealShrink(fd): makes sure the file can no longer shrink (F_SEAL_SHRINK), so that a mapping of
 // it never faults with SIGBUS. Returns 0 when the seal is (now) in place, else the errno:
 // EINVAL for files that take no seals (not a memfd), EPERM for a memfd created without
-// MFD_ALLOW_SEALING or already sealed against new seals.
+// MFD_ALLOW_SEALING or already sealed against new seals, EOPNOTSUPP for hugetlbfs (a
+// MFD_HUGETLB memfd): it takes F_SEAL_SHRINK, but its owner can still punch holes in it
+// (fallocate PUNCH_HOLE; only F_SEAL_WRITE stops that, and it forbids our writable mapping), and
+// touching a hole when no free huge page is left raises SIGBUS.
 Napi::Value SealShrink(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckInt(info, 0, "fd")) return env.Null();
   int fd = info[0].As<Napi::Number>().Int32Value();
+  if (OnHugetlbfs(fd)) return Napi::Number::New(env, EOPNOTSUPP);
   int seals = fcntl(fd, F_GET_SEALS);
   if (seals < 0) return Napi::Number::New(env, errno);
   if (seals & F_SEAL_SHRINK) return Napi::Number::New(env, 0);

@@ -63,9 +63,10 @@ export interface MemifOptions {
     gid?: number;
   };
   /**
-   * Master: accept regions that cannot be sealed against shrinking. Default false: such a region
-   * is refused, because a peer that truncated it after we mapped it would crash this process
-   * (SIGBUS). DPDK's zero-copy clients and hugepage-backed regions (VPP zero-copy slaves) need it.
+   * Master: accept regions that cannot be sealed against shrinking, and hugetlbfs regions. Default
+   * false: such a region is refused, because a peer that truncated it (or punched a hole in a
+   * hugetlbfs one) after we mapped it would crash this process (SIGBUS). DPDK's zero-copy clients
+   * and hugepage-backed regions (VPP zero-copy slaves) need it.
    */
   allowUnsealedRegions?: boolean;
   /**

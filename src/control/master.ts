@@ -3,6 +3,7 @@
 // CONNECT (cookies), CONNECTED. Every refusal names its reason in a DISCONNECT. Until INIT binds
 // it to an interface, the connection belongs to the listener.
 import { timingSafeEqual } from 'node:crypto';
+import { constants as osConstants } from 'node:os';
 import {
   InterfaceMode,
   MAX_LOG2_RING_SIZE,
@@ -198,9 +199,13 @@ export class MasterConnection extends Connection {
     const sealed = this.binding.sealShrink(fd);
     if (sealed !== 0 && !(this.#endpoint as MasterEndpoint).config.allowUnsealedRegions) {
       this.binding.close(fd);
+      const what =
+        sealed === osConstants.errno.EOPNOTSUPP
+          ? 'is on hugetlbfs, whose holes cannot be sealed'
+          : 'cannot be sealed against shrinking';
       throw new Refusal(
         'MEMIF_ERR_NO_SHMFD',
-        `region ${msg.index} cannot be sealed against shrinking (set allowUnsealedRegions to trust this peer)`,
+        `region ${msg.index} ${what} (set allowUnsealedRegions to trust this peer)`,
       );
     }
     let region: Region;

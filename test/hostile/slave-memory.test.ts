@@ -1,17 +1,18 @@
 // A hostile SLAVE against our master, in the shared memory once connected (cases not already in
 // loopback/bad-descriptor.test.ts): zero-length descriptors, head moved backwards, its tail
-// scribbled, bad M2S offers, and region files it could shrink under our mapping (SIGBUS).
+// scribbled, bad M2S offers, and region files it could shrink or punch holes in under our mapping
+// (SIGBUS).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { ftruncateSync, openSync, unlinkSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DESC_FLAG_NEXT, MsgType } from '../../src/constants.js';
 import { computeLayout } from '../../src/shm/layout.js';
-import { encodeConnect } from '../../src/wire/messages.js';
+import { encodeAddRegion, encodeConnect } from '../../src/wire/messages.js';
 import { havePython, packet, until } from '../helpers/hostile.js';
 import { LoopWatch } from '../helpers/liveness.js';
 import { type Attack, MasterArena, toldAndDropped } from '../helpers/master-arena.js';
@@ -270,17 +271,114 @@ describe('hostile slave vs our master: shared memory', () => {
         }
       });
     }
+
+    // hugetlbfs takes F_SEAL_SHRINK, but its holder can still punch holes (only F_SEAL_WRITE stops
+    // that, and it forbids a writable mapping); once every free huge page is taken, our next touch
+    // of a hole is SIGBUS. Refused whether or not this machine has huge pages: no pool is needed to
+    // create the file, and the refusal comes before any mapping.
+    test('a hugetlb memfd (sealable against shrinking, yet its holes can be punched)', T, async (t) => {
+      if (!(await havePython())) {
+        t.skip('python3 with os.memfd_create is not available');
+        return;
+      }
+      const holder = await pythonMemfd(hugePageSize(), true, true);
+      try {
+        await arena.attack('hugetlb region', {}, async (a) => {
+          const s = a.slave();
+          await s.expect(MsgType.HELLO);
+          s.send(s.initMessage({ id: a.id }));
+          await s.expect(MsgType.ACK);
+          const fd = openSync(`/proc/${holder.proc.pid}/fd/${holder.fd}`, 'r+');
+          s.send(encodeAddRegion({ index: 0, size: BigInt(layout.regionSize) }), fd);
+          closeSync(fd); // the master has its own copy now
+          assert.equal((await s.next())?.type, MsgType.DISCONNECT);
+          const o = await a.reports.first();
+          assert.equal(o.kind, 'error');
+          assert.equal(o.error.errorName, 'MEMIF_ERR_NO_SHMFD');
+          assert.match(o.reason, /hugetlbfs/);
+          assert.equal(await s.next(), undefined);
+        });
+      } finally {
+        await holder.stop();
+      }
+    });
+
+    // A trusted peer's hugetlb region (allowUnsealedRegions) of a size that is not whole huge pages:
+    // munmap of such a mapping fails unless its length is rounded up, which left it mapped (and its
+    // huge page pinned) after the connection ended.
+    test('with allowUnsealedRegions, a hugetlb region is unmapped whole when the link ends', T, async (t) => {
+      if (!(await havePython())) {
+        t.skip('python3 with os.memfd_create is not available');
+        return;
+      }
+      const pool = reserveHugePage();
+      if (pool === undefined) {
+        t.skip('no free huge page (and /proc/sys/vm/nr_hugepages not writable)');
+        return;
+      }
+      const holder = await pythonMemfd(hugePageSize(), true, true);
+      try {
+        assert.notEqual(layout.regionSize % hugePageSize(), 0);
+        await arena.attack('hugetlb region, trusted', { victim: { allowUnsealedRegions: true } }, async (a) => {
+          const fd = openSync(`/proc/${holder.proc.pid}/fd/${holder.fd}`, 'r+');
+          const s = a.slave();
+          assert.equal(await offerRegion(a, s, fd), 'accepted');
+          for (const type of ['S2M', 'M2S'] as const) {
+            s.send(s.ringMessage(type), s.newEventfd());
+            await s.expect(MsgType.ACK);
+          }
+          s.send(encodeConnect('hugetlb'));
+          await s.expect(MsgType.CONNECTED);
+          await a.victim.waitForConnect();
+          const p = packet('through a hugetlb region', 1500);
+          s.sendS2M([p]);
+          await until(() => a.received.length > 0);
+          assert.deepEqual(a.received, [p]);
+        });
+      } finally {
+        await holder.stop();
+        pool.restore();
+      }
+    });
   });
 });
 
-/** A python process holding a memfd of `size` bytes; open it through /proc/<pid>/fd/<fd>. */
+/** The default huge page size (Hugepagesize in /proc/meminfo), 2 MiB if it cannot be read. */
+function hugePageSize(): number {
+  const m = /Hugepagesize:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'));
+  return m === null ? 2 * 1024 * 1024 : Number(m[1]) * 1024;
+}
+
+/** Makes sure one huge page is free, growing the pool by one if need be (root); undefined if not. */
+function reserveHugePage(): { restore(): void } | undefined {
+  const free = (): number => {
+    const info = readFileSync('/proc/meminfo', 'utf8');
+    const get = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(info)?.[1] ?? 0);
+    return get('HugePages_Free') - get('HugePages_Rsvd');
+  };
+  if (free() >= 1) return { restore: () => {} };
+  const path = '/proc/sys/vm/nr_hugepages';
+  try {
+    const was = readFileSync(path, 'utf8').trim();
+    writeFileSync(path, String(Number(was) + 1));
+    if (free() >= 1) return { restore: () => writeFileSync(path, was) };
+    writeFileSync(path, was);
+  } catch {
+    // not root, or no hugetlb support
+  }
+  return undefined;
+}
+
+/** A python process holding a memfd (hugetlb: on hugetlbfs) of `size` bytes; open it through /proc/<pid>/fd/<fd>. */
 async function pythonMemfd(
   size: number,
   allowSealing: boolean,
+  hugetlb = false,
 ): Promise<{ proc: ChildProcess; fd: number; stop: () => Promise<void> }> {
+  const flags = [allowSealing ? 'os.MFD_ALLOW_SEALING' : '0', hugetlb ? 'os.MFD_HUGETLB' : '0'].join(' | ');
   const code = `
 import os, sys
-fd = os.memfd_create('hostile', ${allowSealing ? 'os.MFD_ALLOW_SEALING' : '0'})
+fd = os.memfd_create('hostile', ${flags})
 os.ftruncate(fd, int(sys.argv[1]))
 print(fd, flush=True)
 sys.stdin.read()
