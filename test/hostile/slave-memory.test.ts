@@ -32,6 +32,24 @@ async function faulted(a: Attack, s: ScriptedSlave, reason: RegExp): Promise<voi
   assert.equal(a.reports.all.length, 1);
 }
 
+/**
+ * After the slave's region was accepted: its rings, CONNECT (`tag`), and one packet through the
+ * region, compared byte for byte at the victim.
+ */
+async function connectThroughRegion(a: Attack, s: ScriptedSlave, tag: string): Promise<void> {
+  for (const type of ['S2M', 'M2S'] as const) {
+    s.send(s.ringMessage(type), s.newEventfd());
+    await s.expect(MsgType.ACK);
+  }
+  s.send(encodeConnect(tag));
+  await s.expect(MsgType.CONNECTED);
+  await a.victim.waitForConnect();
+  const p = packet(`through the region (${tag})`, 1500);
+  s.sendS2M([p]);
+  await until(() => a.received.length > 0);
+  assert.deepEqual(a.received, [p]);
+}
+
 /** A connected hostile slave (ring of 16). */
 async function connected(a: Attack): Promise<ScriptedSlave> {
   const s = a.slave();
@@ -254,17 +272,7 @@ describe('hostile slave vs our master: shared memory', () => {
             }
             // Accepted: only if the master sealed it, so that the slave can no longer shrink it.
             assert.throws(() => ftruncateSync(fd, 4096), { code: 'EPERM' });
-            for (const type of ['S2M', 'M2S'] as const) {
-              s.send(s.ringMessage(type), s.newEventfd());
-              await s.expect(MsgType.ACK);
-            }
-            s.send(encodeConnect('sealed-by-master'));
-            await s.expect(MsgType.CONNECTED);
-            await a.victim.waitForConnect();
-            const p = packet('through a region the master sealed', 1500);
-            s.sendS2M([p]);
-            await until(() => a.received.length > 0);
-            assert.deepEqual(a.received, [p]);
+            await connectThroughRegion(a, s, 'sealed-by-master');
           });
         } finally {
           await holder.stop();
@@ -323,17 +331,7 @@ describe('hostile slave vs our master: shared memory', () => {
           const fd = openSync(`/proc/${holder.proc.pid}/fd/${holder.fd}`, 'r+');
           const s = a.slave();
           assert.equal(await offerRegion(a, s, fd), 'accepted');
-          for (const type of ['S2M', 'M2S'] as const) {
-            s.send(s.ringMessage(type), s.newEventfd());
-            await s.expect(MsgType.ACK);
-          }
-          s.send(encodeConnect('hugetlb'));
-          await s.expect(MsgType.CONNECTED);
-          await a.victim.waitForConnect();
-          const p = packet('through a hugetlb region', 1500);
-          s.sendS2M([p]);
-          await until(() => a.received.length > 0);
-          assert.deepEqual(a.received, [p]);
+          await connectThroughRegion(a, s, 'hugetlb');
         });
       } finally {
         await holder.stop();
