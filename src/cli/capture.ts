@@ -115,13 +115,8 @@ export const capture: Command = {
           o = writeRecord(format, out, o, p, now, snaplen);
           c.rxBytes += p.length;
         }
-        try {
-          output.write(out);
-        } catch (err) {
-          if ((err as { code?: string }).code !== 'EPIPE') throw err;
-          readerLeft();
-          return false;
-        }
+        // A pipe's errors (EPIPE: the reader left) arrive through output.listen; a file's are thrown.
+        output.write(out);
         c.rxPackets += n;
         c.written += size;
         if (c.rxPackets >= count) {
