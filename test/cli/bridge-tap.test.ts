@@ -175,6 +175,12 @@ describe('memif bridge', () => {
     try {
       await a.waitForConnect({ timeoutMs: 15_000 });
       await b.waitForConnect({ timeoutMs: 15_000 });
+      // Our masters are up once CONNECT came; the bridge's side only when CONNECTED reached it, and
+      // it drops what it cannot forward yet: wait for both of its links.
+      for (let i = 0; i < 1500 && (br.stderr.match(/link up/g)?.length ?? 0) < 2; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.equal(br.stderr.match(/link up/g)?.length, 2, `the bridge's two links are up:\n${br.stderr}`);
       const ab = testFrames(200, 1);
       const ba = testFrames(200, 2);
       for (const [from, to, frames] of [
